@@ -1,0 +1,86 @@
+/**
+ * Every failure a user can act on is a subclass of SlotshiftError with a stable `code`, a `retryable`
+ * flag and a message that says what to do. Errors are matched by `name`/`code`, never by message, so
+ * they survive crossing a process boundary (BullMQ serialises failed jobs' errors).
+ */
+export abstract class SlotshiftError extends Error {
+  abstract readonly code: string;
+  /** True when the same operation may succeed if tried again later without a change by the user. */
+  readonly retryable: boolean = false;
+  /** Exit code the CLI uses when this error ends a command. */
+  readonly exitCode: number = 2;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A seed address the user gave does not parse as HOST:PORT. */
+export class InvalidAddressError extends SlotshiftError {
+  readonly code = 'INVALID_ADDRESS';
+  constructor(readonly address: string, reason: string) {
+    super(`invalid address "${address}": ${reason}; use HOST:PORT, e.g. 127.0.0.1:7000 or [::1]:7000`);
+  }
+}
+
+/** No seed answered: wrong address, server down, or a firewall in between. */
+export class SeedUnreachableError extends SlotshiftError {
+  readonly code = 'SEED_UNREACHABLE';
+  override readonly retryable = true;
+  constructor(readonly address: string, detail: string) {
+    super(
+      `cannot connect to ${address}: ${detail}; check that redis-server runs there and the address and port are right (--seed HOST:PORT)`,
+    );
+  }
+}
+
+/** The server refused the credentials given. */
+export class AuthenticationError extends SlotshiftError {
+  readonly code = 'AUTH_FAILED';
+  constructor(readonly address: string, detail: string) {
+    super(
+      `authentication failed at ${address}: ${detail}; pass --user/--password (or set SLOTSHIFT_PASSWORD) with credentials the server accepts`,
+    );
+  }
+}
+
+/** The TLS handshake failed or one side spoke TLS and the other did not. */
+export class TlsError extends SlotshiftError {
+  readonly code = 'TLS_FAILED';
+  constructor(readonly address: string, detail: string) {
+    super(
+      `TLS connection to ${address} failed: ${detail}; use --tls (with --tls-ca/--tls-cert/--tls-key) only when the server has tls-port enabled, and the right CA file`,
+    );
+  }
+}
+
+/** The seed answers but is a standalone server, not a cluster node. */
+export class NotClusterError extends SlotshiftError {
+  readonly code = 'NOT_A_CLUSTER';
+  constructor(readonly address: string) {
+    super(
+      `${address} is not in cluster mode (cluster_enabled:0); point --seed at a node of a Redis Cluster (redis-server --cluster-enabled yes)`,
+    );
+  }
+}
+
+/** A Redis reply did not have the shape the protocol promises; the server version may be unsupported. */
+export class UnexpectedReplyError extends SlotshiftError {
+  readonly code = 'UNEXPECTED_REPLY';
+  constructor(readonly command: string, detail: string) {
+    super(`unexpected reply to ${command}: ${detail}; slotshift supports Redis 7.0 and later`);
+  }
+}
+
+/** A user-supplied option is invalid (unknown node, bad number, contradictory policy). */
+export class InvalidOptionError extends SlotshiftError {
+  readonly code = 'INVALID_OPTION';
+  constructor(readonly option: string, message: string) {
+    super(`${option}: ${message}`);
+  }
+}
+
+export function isSlotshiftError(e: unknown): e is SlotshiftError {
+  return e instanceof SlotshiftError;
+}
