@@ -1,0 +1,3 @@
+export * from './local-cluster.js';
+export * from './errors.js';
+export * from './load-data.js';
