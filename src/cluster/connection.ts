@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import {
+  AuthenticationError,
+  InvalidAddressError,
+  InvalidOptionError,
+  NotClusterError,
+  SeedUnreachableError,
+  TlsError,
+  type SlotshiftError,
+} from '../errors/index.js';
+
+/** How slotshift connects to every node; the same for every command. */
+export interface ConnectionOptions {
+  /** ACL user; omitted for legacy `requirepass` AUTH. */
+  user?: string;
+  /** Never logged: pino redacts it and no error message includes it. */
+  password?: string;
+  tls?: TlsFiles | null;
+  /** @defaultValue 5000 */
+  connectTimeoutMs?: number;
+}
+
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Skip server certificate verification (test clusters with self-signed certs only). */
+  insecure?: boolean;
+}
+
+export const DEFAULT_CONNECTION_OPTIONS = { connectTimeoutMs: 5000 } as const;
+
+export interface NodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `HOST:PORT` or `[IPv6]:PORT`. */
+export function parseAddress(text: string): NodeAddress {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text);
+  if (!m) throw new InvalidAddressError(text, 'expected HOST:PORT');
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidAddressError(text, `port ${m[2]} is not between 1 and 65535`);
+  }
+  return { host: m[1]!, port };
+}
+
+function readTlsFile(option: string, path: string | undefined): Buffer | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new InvalidOptionError(option, `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** ioredis options for one node; TLS files are read here once so a missing file fails before any I/O. */
+export function redisOptions(addr: NodeAddress, opts: ConnectionOptions): RedisOptions {
+  const tls = opts.tls
+    ? {
+        ca: readTlsFile('--tls-ca', opts.tls.caFile),
+        cert: readTlsFile('--tls-cert', opts.tls.certFile),
+        key: readTlsFile('--tls-key', opts.tls.keyFile),
+        rejectUnauthorized: !opts.tls.insecure,
+      }
+    : undefined;
+  return {
+    host: addr.host,
+    port: addr.port,
+    username: opts.user,
+    password: opts.password,
+    tls,
+    connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECTION_OPTIONS.connectTimeoutMs,
+    lazyConnect: true,
+    // Reconnect loops hide a dead seed behind a hang; slotshift reports it and lets the caller decide.
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  };
+}
+
+/**
+ * Opens a connection to one node and proves it answers, turning each way of failing into the error a
+ * user can act on. The password is in no message: ioredis errors never carry it, and ours do not.
+ */
+export async function connectNode(addr: NodeAddress, opts: ConnectionOptions): Promise<Redis> {
+  const redis = new Redis(redisOptions(addr, opts));
+  let lastSocketError: Error | undefined;
+  redis.on('error', (e: Error) => {
+    lastSocketError = e;
+  });
+  const label = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (e) {
+    redis.disconnect();
+    throw classifyConnectError(label, lastSocketError ?? e, Boolean(opts.tls));
+  }
+}
+
+export function classifyConnectError(addr: string, e: unknown, usingTls: boolean): SlotshiftError {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const msg = err.message;
+  if (/WRONGPASS|NOAUTH|invalid username-password|AUTH.*without any password|NOPERM/i.test(msg)) {
+    return new AuthenticationError(addr, firstLine(msg));
+  }
+  if (/SSL|TLS|certificate|CERT_|self[- ]signed|wrong version number|EPROTO/i.test(`${code} ${msg}`)) {
+    return new TlsError(addr, firstLine(msg));
+  }
+  if (!usingTls && /Connection is closed|ECONNRESET/.test(`${code} ${msg}`)) {
+    return new TlsError(
+      addr,
+      'the server closed the connection before answering (it may expect TLS: add --tls)',
+    );
+  }
+  if (/cluster support disabled/i.test(msg)) return new NotClusterError(addr);
+  return new SeedUnreachableError(addr, describeSocketError(code, msg));
+}
+
+function describeSocketError(code: string, msg: string): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return firstLine(msg);
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
