@@ -112,6 +112,13 @@ export function classifyConnectError(addr: string, e: unknown, usingTls: boolean
   if (/SSL|TLS|certificate|CERT_|self[- ]signed|wrong version number|EPROTO/i.test(`${code} ${msg}`)) {
     return new TlsError(addr, firstLine(msg));
   }
+  if (usingTls && /ETIMEDOUT|timed? ?out/i.test(`${code} ${msg}`)) {
+    // A plain server reads a TLS ClientHello as an unfinished command and never answers.
+    return new TlsError(
+      addr,
+      'no TLS handshake answer (the port may not have TLS enabled: drop --tls, or use the tls-port)',
+    );
+  }
   if (!usingTls && /Connection is closed|ECONNRESET/.test(`${code} ${msg}`)) {
     return new TlsError(
       addr,

@@ -19,7 +19,10 @@ export abstract class SlotshiftError extends Error {
 /** A seed address the user gave does not parse as HOST:PORT. */
 export class InvalidAddressError extends SlotshiftError {
   readonly code = 'INVALID_ADDRESS';
-  constructor(readonly address: string, reason: string) {
+  constructor(
+    readonly address: string,
+    reason: string,
+  ) {
     super(`invalid address "${address}": ${reason}; use HOST:PORT, e.g. 127.0.0.1:7000 or [::1]:7000`);
   }
 }
@@ -28,7 +31,10 @@ export class InvalidAddressError extends SlotshiftError {
 export class SeedUnreachableError extends SlotshiftError {
   readonly code = 'SEED_UNREACHABLE';
   override readonly retryable = true;
-  constructor(readonly address: string, detail: string) {
+  constructor(
+    readonly address: string,
+    detail: string,
+  ) {
     super(
       `cannot connect to ${address}: ${detail}; check that redis-server runs there and the address and port are right (--seed HOST:PORT)`,
     );
@@ -38,7 +44,10 @@ export class SeedUnreachableError extends SlotshiftError {
 /** The server refused the credentials given. */
 export class AuthenticationError extends SlotshiftError {
   readonly code = 'AUTH_FAILED';
-  constructor(readonly address: string, detail: string) {
+  constructor(
+    readonly address: string,
+    detail: string,
+  ) {
     super(
       `authentication failed at ${address}: ${detail}; pass --user/--password (or set SLOTSHIFT_PASSWORD) with credentials the server accepts`,
     );
@@ -48,7 +57,10 @@ export class AuthenticationError extends SlotshiftError {
 /** The TLS handshake failed or one side spoke TLS and the other did not. */
 export class TlsError extends SlotshiftError {
   readonly code = 'TLS_FAILED';
-  constructor(readonly address: string, detail: string) {
+  constructor(
+    readonly address: string,
+    detail: string,
+  ) {
     super(
       `TLS connection to ${address} failed: ${detail}; use --tls (with --tls-ca/--tls-cert/--tls-key) only when the server has tls-port enabled, and the right CA file`,
     );
@@ -68,7 +80,10 @@ export class NotClusterError extends SlotshiftError {
 /** A Redis reply did not have the shape the protocol promises; the server version may be unsupported. */
 export class UnexpectedReplyError extends SlotshiftError {
   readonly code = 'UNEXPECTED_REPLY';
-  constructor(readonly command: string, detail: string) {
+  constructor(
+    readonly command: string,
+    detail: string,
+  ) {
     super(`unexpected reply to ${command}: ${detail}; slotshift supports Redis 7.0 and later`);
   }
 }
@@ -76,7 +91,10 @@ export class UnexpectedReplyError extends SlotshiftError {
 /** A user-supplied option is invalid (unknown node, bad number, contradictory policy). */
 export class InvalidOptionError extends SlotshiftError {
   readonly code = 'INVALID_OPTION';
-  constructor(readonly option: string, message: string) {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
     super(`${option}: ${message}`);
   }
 }

@@ -22,3 +22,4 @@ export async function useRedis(): Promise<LocalRedis> {
   afterAll(() => redis.stop());
   return redis;
 }
+export * from './cli.js';
