@@ -1,0 +1,565 @@
+import { SLOT_COUNT, openSlots, type Topology } from '../cluster/index.js';
+import {
+  ImpossiblePolicyError,
+  InvalidStatsError,
+  OpenSlotsError,
+  TopologyDisagreementError,
+  UncoveredSlotsError,
+} from './errors.js';
+import { fingerprintTopology, hashPlanId } from './fingerprint.js';
+import { PLAN_API_VERSION, PLAN_KIND, type Move, type NodeLoad, type Plan, type SlotStats } from './plan.js';
+import { resolvePlanPolicy, type PlanPolicy, type ResolvedPlanPolicy } from './policy.js';
+import { apportion, thresholdBand, withinThreshold } from './targets.js';
+import { buildWaves } from './waves.js';
+
+export const REASON_ALREADY_BALANCED = 'already balanced';
+export const REASON_NOTHING_TO_BALANCE = 'no master takes part';
+export const REASON_NO_IMPROVING_MOVE = 'no single slot move brings the measure closer to balance';
+
+/** One master taking part, with everything the placement steps read and update. */
+interface Participant {
+  readonly id: string;
+  readonly weight: number;
+  /** Slots it owns, ascending. */
+  readonly owned: readonly number[];
+  readonly pinned: number;
+  readonly target: number;
+  slots: number;
+  measure: number;
+}
+
+/** `count` slots go from participant `from` to participant `to` (indices into the participant list). */
+interface Transfer {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+}
+
+/**
+ * Plans the slot moves that balance `topology` under `policy`. Pure: no I/O, no clock, no randomness;
+ * the same input gives a byte-identical plan.
+ *
+ * With `balanceBy: 'slots'` a master is balanced when its slot count is within `threshold` percent of
+ * its target (largest-remainder share of the slots of the masters taking part). Only masters outside
+ * that band are moved, and only as far as the band's edge, so no slot moves that need not; donors
+ * never drop below, receivers never rise above their target. A donor gives its cheapest slots:
+ * fewest bytes, then fewest keys, then whole short ranges first and the rest from one end of a range.
+ *
+ * With `keys`/`memory` the measure is spread in proportion to the weights (each master within
+ * `threshold` percent of its share) while slot counts stay within `slotTolerance` percent of the slot
+ * target; slots are picked by best fit, the largest slot that does not overshoot.
+ */
+export function planMoves(topology: Topology, stats: SlotStats = {}, policy: PlanPolicy = {}): Plan {
+  assertPlannable(topology);
+  const resolved = resolvePlanPolicy(topology, policy);
+  const keys = checkStats('stats.keys', stats.keys);
+  const bytes = checkStats('stats.bytes', stats.bytes);
+  const measureOf = measureFor(resolved, keys, bytes);
+
+  const pinned = new Uint8Array(SLOT_COUNT);
+  for (const r of resolved.pin) pinned.fill(1, r.start, r.end + 1);
+  const participants = buildParticipants(topology, resolved, pinned, measureOf);
+
+  let moves: Move[] = [];
+  let reason: string | undefined;
+  if (participants.length === 0) {
+    reason = REASON_NOTHING_TO_BALANCE;
+  } else {
+    const moveOf = (slot: number, from: number, to: number): Move => ({
+      slot,
+      from: participants[from]?.id ?? '',
+      to: participants[to]?.id ?? '',
+      keys: keys?.[slot] ?? 0,
+      bytes: bytes?.[slot] ?? 0,
+    });
+    const placed =
+      resolved.balanceBy === 'slots'
+        ? placeBySlots(participants, resolved, pinned, keys, bytes, moveOf)
+        : placeByMeasure(participants, resolved, pinned, measureOf, moveOf);
+    moves = placed.moves;
+    reason = placed.reason;
+  }
+
+  const cut = cutPlan(moves, resolved);
+  if (cut.deferred > 0) reason = cutReason(resolved, cut.kept.length, cut.deferred);
+  moves = cut.kept;
+
+  const after = [...topology.owners];
+  for (const m of moves) after[m.slot] = m.from === after[m.slot] ? m.to : (after[m.slot] ?? null);
+  const masterIds = topology.nodes
+    .filter((n) => n.role === 'master')
+    .map((n) => n.id)
+    .sort();
+  const topologyFingerprint = fingerprintTopology(topology);
+  const targets: Record<string, number> = {};
+  for (const p of participants) targets[p.id] = p.target;
+
+  const body: Omit<Plan, 'planId' | 'apiVersion' | 'kind'> = {
+    topologyFingerprint,
+    policy: resolved,
+    balanceBy: resolved.balanceBy,
+    moves,
+    waves: buildWaves(moves, resolved.maxPerNode),
+    targets,
+    before: loads(masterIds, topology.owners, keys, bytes, resolved),
+    after: loads(masterIds, after, keys, bytes, resolved),
+    totals: {
+      slots: moves.length,
+      keys: moves.reduce((sum, m) => sum + m.keys, 0),
+      bytes: moves.reduce((sum, m) => sum + m.bytes, 0),
+    },
+    ...(reason !== undefined ? { reason } : {}),
+    deferred: cut.deferred,
+  };
+  const planId = hashPlanId([topologyFingerprint, JSON.stringify(resolved), JSON.stringify(moves)]);
+  return { apiVersion: PLAN_API_VERSION, kind: PLAN_KIND, planId, ...body };
+}
+
+function cutReason(policy: ResolvedPlanPolicy, kept: number, deferred: number): string {
+  const limits = [
+    policy.maxMoves !== null ? `maxMoves ${policy.maxMoves}` : '',
+    policy.maxBytes !== null ? `maxBytes ${policy.maxBytes}` : '',
+  ].filter(Boolean);
+  return `${kept} moves kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
+}
+
+/** Planning on a cluster in the middle of a change would race that change. */
+function assertPlannable(topology: Topology): void {
+  if (!topology.agreed) throw new TopologyDisagreementError();
+  const open = openSlots(topology);
+  if (open.length > 0) throw new OpenSlotsError(open);
+  const masterIds = new Set(topology.nodes.filter((n) => n.role === 'master').map((n) => n.id));
+  const uncovered: number[] = [];
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const owner = topology.owners[slot];
+    if (owner === null || owner === undefined || !masterIds.has(owner)) uncovered.push(slot);
+  }
+  if (uncovered.length > 0) throw new UncoveredSlotsError(uncovered);
+}
+
+function checkStats(field: string, values: readonly number[] | undefined): readonly number[] | undefined {
+  if (values === undefined) return undefined;
+  if (values.length !== SLOT_COUNT) {
+    throw new InvalidStatsError(field, `expected ${SLOT_COUNT} entries (one per slot), got ${values.length}`);
+  }
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const v = values[slot] ?? Number.NaN;
+    if (!Number.isFinite(v) || v < 0) {
+      throw new InvalidStatsError(field, `slot ${slot} has ${v}; counts must be finite and non-negative`);
+    }
+  }
+  return values;
+}
+
+function measureFor(
+  policy: ResolvedPlanPolicy,
+  keys: readonly number[] | undefined,
+  bytes: readonly number[] | undefined,
+): (slot: number) => number {
+  switch (policy.balanceBy) {
+    case 'slots':
+      return () => 1;
+    case 'keys':
+      if (!keys) {
+        throw new InvalidStatsError(
+          'stats.keys',
+          'balanceBy keys needs the key count of every slot; or use balanceBy slots',
+        );
+      }
+      return (slot) => keys[slot] ?? 0;
+    case 'memory':
+      if (!bytes) {
+        throw new InvalidStatsError(
+          'stats.bytes',
+          'balanceBy memory needs the bytes of every slot; or use balanceBy slots',
+        );
+      }
+      return (slot) => bytes[slot] ?? 0;
+  }
+}
+
+function buildParticipants(
+  topology: Topology,
+  policy: ResolvedPlanPolicy,
+  pinned: Uint8Array,
+  measureOf: (slot: number) => number,
+): Participant[] {
+  const ids = Object.keys(policy.weights);
+  const indexOf = new Map(ids.map((id, i) => [id, i]));
+  const owned: number[][] = ids.map(() => []);
+  const pinnedCount = ids.map(() => 0);
+  const measure = ids.map(() => 0);
+  topology.owners.forEach((owner, slot) => {
+    const i = owner === null ? undefined : indexOf.get(owner);
+    if (i === undefined) return;
+    owned[i]?.push(slot);
+    measure[i] = (measure[i] ?? 0) + measureOf(slot);
+    if (pinned[slot]) pinnedCount[i] = (pinnedCount[i] ?? 0) + 1;
+  });
+  const weights = ids.map((id) => policy.weights[id] ?? 0);
+  ids.forEach((id, i) => {
+    if (weights[i] !== 0 || (pinnedCount[i] ?? 0) === 0) return;
+    const slot = (owned[i] ?? []).find((s) => pinned[s] === 1);
+    throw new ImpossiblePolicyError(
+      `node ${id} is drained (weight 0) but owns pinned slot ${slot}; unpin the slot or keep the node`,
+      id,
+      slot,
+    );
+  });
+  const total = owned.reduce((sum, o) => sum + o.length, 0);
+  if (total > 0 && weights.every((w) => w === 0)) {
+    throw new ImpossiblePolicyError(
+      `every master taking part has weight 0, so the ${total} slots they hold have nowhere to go; give some master a weight > 0 or pass useEmptyMasters`,
+    );
+  }
+  const targets = apportion(total, weights, pinnedCount);
+  return ids.map((id, i) => ({
+    id,
+    weight: weights[i] ?? 0,
+    owned: owned[i] ?? [],
+    pinned: pinnedCount[i] ?? 0,
+    target: targets[i] ?? 0,
+    slots: owned[i]?.length ?? 0,
+    measure: measure[i] ?? 0,
+  }));
+}
+
+type MoveOf = (slot: number, from: number, to: number) => Move;
+interface Placement {
+  readonly moves: Move[];
+  readonly reason?: string;
+}
+
+/**
+ * Splits `extra` units over members in proportion to their remaining `capacity`; never exceeds a
+ * member's capacity because each share is at most its quota rounded up.
+ */
+function spread(extra: number, capacity: readonly number[]): number[] {
+  if (extra === 0) return capacity.map(() => 0);
+  return apportion(
+    extra,
+    capacity,
+    capacity.map(() => 0),
+  );
+}
+
+/**
+ * Pairs givers with takers, largest first (drained nodes give first: emptying them is usually why
+ * the plan is made), so each giver talks to as few takers as possible.
+ */
+function pairTransfers(
+  participants: readonly Participant[],
+  give: readonly number[],
+  take: readonly number[],
+): Transfer[] {
+  const order = (amounts: readonly number[], drainedFirst: boolean): number[] =>
+    amounts
+      .map((amount, i) => ({ amount, i }))
+      .filter((e) => e.amount > 0)
+      .sort((a, b) => {
+        const drained = (i: number): number => (drainedFirst && participants[i]?.weight === 0 ? 0 : 1);
+        return drained(a.i) - drained(b.i) || b.amount - a.amount || a.i - b.i;
+      })
+      .map((e) => e.i);
+  const givers = order(give, true);
+  const takers = order(take, false);
+  const leftGive = [...give];
+  const leftTake = [...take];
+  const transfers: Transfer[] = [];
+  let g = 0;
+  let t = 0;
+  while (g < givers.length && t < takers.length) {
+    const from = givers[g] ?? 0;
+    const to = takers[t] ?? 0;
+    const count = Math.min(leftGive[from] ?? 0, leftTake[to] ?? 0);
+    if (count > 0) transfers.push({ from, to, count });
+    leftGive[from] = (leftGive[from] ?? 0) - count;
+    leftTake[to] = (leftTake[to] ?? 0) - count;
+    if (leftGive[from] === 0) g++;
+    if (leftTake[to] === 0) t++;
+  }
+  return transfers;
+}
+
+/** Interleaves the transfers so any prefix of the moves makes progress on every pair. */
+function interleave(perTransfer: readonly Move[][]): Move[] {
+  const out: Move[] = [];
+  const longest = perTransfer.reduce((max, list) => Math.max(max, list.length), 0);
+  for (let k = 0; k < longest; k++) {
+    for (const list of perTransfer) {
+      const move = list[k];
+      if (move) out.push(move);
+    }
+  }
+  return out;
+}
+
+/**
+ * The slots a donor gives away, cheapest first: fewest bytes, fewest keys, then whole short ranges
+ * before long ones and a long range from its high end, so both sides keep few, long ranges.
+ */
+function cheapestSlots(
+  owned: readonly number[],
+  pinned: Uint8Array,
+  keys: readonly number[] | undefined,
+  bytes: readonly number[] | undefined,
+): number[] {
+  const rangeLength = new Map<number, number>();
+  const rangeStart = new Map<number, number>();
+  let start = 0;
+  for (let k = 1; k <= owned.length; k++) {
+    const prev = owned[k - 1] ?? 0;
+    if (k < owned.length && owned[k] === prev + 1) continue;
+    for (let j = start; j < k; j++) {
+      const s = owned[j] ?? 0;
+      rangeLength.set(s, k - start);
+      rangeStart.set(s, owned[start] ?? 0);
+    }
+    start = k;
+  }
+  return owned
+    .filter((s) => pinned[s] !== 1)
+    .sort(
+      (a, b) =>
+        (bytes?.[a] ?? 0) - (bytes?.[b] ?? 0) ||
+        (keys?.[a] ?? 0) - (keys?.[b] ?? 0) ||
+        (rangeLength.get(a) ?? 0) - (rangeLength.get(b) ?? 0) ||
+        (rangeStart.get(a) ?? 0) - (rangeStart.get(b) ?? 0) ||
+        b - a,
+    );
+}
+
+function placeBySlots(
+  participants: readonly Participant[],
+  policy: ResolvedPlanPolicy,
+  pinned: Uint8Array,
+  keys: readonly number[] | undefined,
+  bytes: readonly number[] | undefined,
+  moveOf: MoveOf,
+): Placement {
+  const bands = participants.map((p) => thresholdBand(p.target, policy.threshold));
+  if (participants.every((p) => withinThreshold(p.slots, p.target, policy.threshold))) {
+    return { moves: [], reason: REASON_ALREADY_BALANCED };
+  }
+  // Masters outside their band must reach its edge; the side with less to do is topped up from
+  // masters that are inside their band but on the right side of their target.
+  const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bands[i]?.high ?? 0)));
+  const mustTake = participants.map((p, i) => Math.max(0, (bands[i]?.low ?? 0) - p.slots));
+  const canGive = participants.map((p, i) => Math.max(0, p.slots - p.target) - (mustGive[i] ?? 0));
+  const canTake = participants.map((p, i) => Math.max(0, p.target - p.slots) - (mustTake[i] ?? 0));
+  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+  const shortfall = sum(mustGive) - sum(mustTake);
+  const extraTake = spread(Math.max(0, shortfall), canTake);
+  const extraGive = spread(Math.max(0, -shortfall), canGive);
+  const give = mustGive.map((g, i) => g + (extraGive[i] ?? 0));
+  const take = mustTake.map((t, i) => t + (extraTake[i] ?? 0));
+
+  const transfers = pairTransfers(participants, give, take);
+  const chosen = new Map<number, number[]>();
+  const perTransfer = transfers.map((tr) => {
+    let slots = chosen.get(tr.from);
+    if (!slots) {
+      const p = participants[tr.from];
+      slots = p ? cheapestSlots(p.owned, pinned, keys, bytes) : [];
+      chosen.set(tr.from, slots);
+    }
+    return slots.splice(0, tr.count).map((slot) => moveOf(slot, tr.from, tr.to));
+  });
+  return { moves: interleave(perTransfer) };
+}
+
+/** Movable slots of one master, ascending by measure, for best-fit lookups. */
+class SlotPool {
+  private readonly slots: number[];
+  private readonly values: number[];
+
+  constructor(owned: readonly number[], pinned: Uint8Array, measureOf: (slot: number) => number) {
+    const movable = owned
+      .filter((s) => pinned[s] !== 1)
+      .map((slot) => ({ slot, value: measureOf(slot) }))
+      .sort((a, b) => a.value - b.value || a.slot - b.slot);
+    this.slots = movable.map((m) => m.slot);
+    this.values = movable.map((m) => m.value);
+  }
+
+  /** Removes and returns the lowest-measure slot. */
+  takeSmallest(): number | undefined {
+    this.values.shift();
+    return this.slots.shift();
+  }
+
+  /**
+   * Removes and returns the slot that best reduces a gap of `gap` on both sides: the largest with
+   * 0 < measure <= gap, else the smallest with measure < 2 * gap (it overshoots by less than it
+   * closes). Undefined when no slot helps.
+   */
+  takeBestFit(gap: number): { slot: number; value: number } | undefined {
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.values[mid] ?? 0) <= gap) lo = mid + 1;
+      else hi = mid;
+    }
+    let index = lo - 1;
+    if (index < 0 || (this.values[index] ?? 0) <= 0) {
+      index = lo < this.values.length && (this.values[lo] ?? 0) < 2 * gap ? lo : -1;
+    }
+    if (index < 0) return undefined;
+    const slot = this.slots[index] ?? 0;
+    const value = this.values[index] ?? 0;
+    this.slots.splice(index, 1);
+    this.values.splice(index, 1);
+    return { slot, value };
+  }
+}
+
+function placeByMeasure(
+  participants: readonly Participant[],
+  policy: ResolvedPlanPolicy,
+  pinned: Uint8Array,
+  measureOf: (slot: number) => number,
+  moveOf: MoveOf,
+): Placement {
+  const totalWeight = participants.reduce((sum, p) => sum + p.weight, 0);
+  const totalMeasure = participants.reduce((sum, p) => sum + p.measure, 0);
+  const want = participants.map((p) => (totalMeasure * p.weight) / totalWeight);
+  const bounds = participants.map((p) => {
+    const band = thresholdBand(p.target, policy.slotTolerance);
+    const low = Math.max(p.pinned, band.low);
+    return { low, high: Math.max(low, band.high) };
+  });
+  const slotsOk = (i: number): boolean => {
+    const p = participants[i];
+    const b = bounds[i];
+    return p !== undefined && b !== undefined && p.slots >= b.low && p.slots <= b.high;
+  };
+  const measureOk = (i: number): boolean =>
+    withinThreshold(participants[i]?.measure ?? 0, want[i] ?? 0, policy.threshold);
+  if (participants.every((_, i) => slotsOk(i) && measureOk(i))) {
+    return { moves: [], reason: REASON_ALREADY_BALANCED };
+  }
+
+  const pools = participants.map((p) => new SlotPool(p.owned, pinned, measureOf));
+  const moves: Move[] = [];
+  const move = (slot: number, from: number, to: number): void => {
+    const value = measureOf(slot);
+    const src = participants[from];
+    const dst = participants[to];
+    if (!src || !dst) return;
+    src.slots--;
+    src.measure -= value;
+    dst.slots++;
+    dst.measure += value;
+    moves.push(moveOf(slot, from, to));
+  };
+
+  // Step 1: slot counts into their bounds, moving the coldest slots (cheapest, and they disturb the
+  // measure least); step 2 then corrects the measure within those bounds.
+  const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bounds[i]?.high ?? 0)));
+  const mustTake = participants.map((p, i) => Math.max(0, (bounds[i]?.low ?? 0) - p.slots));
+  const canGive = participants.map((p, i) =>
+    p.slots > (bounds[i]?.high ?? 0) ? 0 : Math.max(0, p.slots - (bounds[i]?.low ?? 0)),
+  );
+  const canTake = participants.map((p, i) =>
+    p.slots < (bounds[i]?.low ?? 0) ? 0 : Math.max(0, (bounds[i]?.high ?? 0) - p.slots),
+  );
+  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+  const shortfall = sum(mustGive) - sum(mustTake);
+  const extraTake = spread(Math.max(0, shortfall), canTake);
+  const extraGive = spread(Math.max(0, -shortfall), canGive);
+  const give = mustGive.map((g, i) => g + (extraGive[i] ?? 0));
+  const take = mustTake.map((t, i) => t + (extraTake[i] ?? 0));
+  for (const tr of pairTransfers(participants, give, take)) {
+    for (let k = 0; k < tr.count; k++) {
+      const slot = pools[tr.from]?.takeSmallest();
+      if (slot !== undefined) move(slot, tr.from, tr.to);
+    }
+  }
+
+  // Step 2: repeatedly serve the master furthest outside its measure band with the partner furthest
+  // on the other side of its share. Every move uses up a slot (none moves twice) and every failure
+  // retires a master, so the loop ends.
+  const stuck = new Set<number>();
+  const tolerance = policy.threshold / 100;
+  for (;;) {
+    let worst = -1;
+    let worstBy = 0;
+    let worstIsOver = false;
+    participants.forEach((p, i) => {
+      if (stuck.has(i)) return;
+      const w = want[i] ?? 0;
+      const over = p.measure - w * (1 + tolerance);
+      const under = w * (1 - tolerance) - p.measure;
+      if (over > worstBy && !measureOk(i)) [worst, worstBy, worstIsOver] = [i, over, true];
+      if (under > worstBy && !measureOk(i)) [worst, worstBy, worstIsOver] = [i, under, false];
+    });
+    if (worst < 0) break;
+
+    let partner = -1;
+    let partnerGap = 0;
+    participants.forEach((p, i) => {
+      if (i === worst) return;
+      const b = bounds[i];
+      const gap = worstIsOver ? (want[i] ?? 0) - p.measure : p.measure - (want[i] ?? 0);
+      const room = worstIsOver ? p.slots < (b?.high ?? 0) : p.slots > (b?.low ?? 0);
+      if (room && gap > partnerGap) [partner, partnerGap] = [i, gap];
+    });
+    const [from, to] = worstIsOver ? [worst, partner] : [partner, worst];
+    const src = participants[from];
+    const dst = participants[to];
+    const fromRoom = src !== undefined && src.slots > (bounds[from]?.low ?? 0);
+    const toRoom = dst !== undefined && dst.slots < (bounds[to]?.high ?? 0);
+    const gap = Math.min((src?.measure ?? 0) - (want[from] ?? 0), (want[to] ?? 0) - (dst?.measure ?? 0));
+    const fit = partner >= 0 && fromRoom && toRoom && gap > 0 ? pools[from]?.takeBestFit(gap) : undefined;
+    if (!fit) {
+      stuck.add(worst);
+      continue;
+    }
+    move(fit.slot, from, to);
+  }
+  return moves.length > 0 ? { moves } : { moves, reason: REASON_NO_IMPROVING_MOVE };
+}
+
+/** Keeps the most useful prefix within `maxMoves` and `maxBytes`; the first move always fits, so one
+ * slot larger than the byte budget cannot stall a cluster forever. */
+function cutPlan(moves: readonly Move[], policy: ResolvedPlanPolicy): { kept: Move[]; deferred: number } {
+  let keep = policy.maxMoves === null ? moves.length : Math.min(moves.length, policy.maxMoves);
+  if (policy.maxBytes !== null) {
+    let bytes = 0;
+    for (let k = 0; k < keep; k++) {
+      bytes += moves[k]?.bytes ?? 0;
+      if (k > 0 && bytes > policy.maxBytes) {
+        keep = k;
+        break;
+      }
+    }
+  }
+  return { kept: moves.slice(0, keep), deferred: moves.length - keep };
+}
+
+function loads(
+  masterIds: readonly string[],
+  owners: readonly (string | null)[],
+  keys: readonly number[] | undefined,
+  bytes: readonly number[] | undefined,
+  policy: ResolvedPlanPolicy,
+): Record<string, NodeLoad> {
+  const acc = new Map(masterIds.map((id) => [id, { slots: 0, keys: 0, bytes: 0 }]));
+  owners.forEach((owner, slot) => {
+    const a = owner === null ? undefined : acc.get(owner);
+    if (!a) return;
+    a.slots++;
+    a.keys += keys?.[slot] ?? 0;
+    a.bytes += bytes?.[slot] ?? 0;
+  });
+  const field = policy.balanceBy === 'keys' ? 'keys' : policy.balanceBy === 'memory' ? 'bytes' : 'slots';
+  let total = 0;
+  for (const a of acc.values()) total += a[field];
+  const out: Record<string, NodeLoad> = {};
+  for (const id of masterIds) {
+    const a = acc.get(id) ?? { slots: 0, keys: 0, bytes: 0 };
+    out[id] = { ...a, share: total === 0 ? 0 : a[field] / total };
+  }
+  return out;
+}
