@@ -1,0 +1,144 @@
+import type { Redis } from 'ioredis';
+import { SLOT_COUNT, type SlotRange } from '../cluster/model.js';
+import { InvalidOptionError } from '../errors/index.js';
+import { SlotOwnershipError } from './errors.js';
+import { foldDigests, type Digest, type SlotChecksum } from './fold.js';
+import { forEachLimited, keyDigests } from './key-digests.js';
+import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
+import { parseCount, parseKeyList } from './parse-replies.js';
+
+/** Keys GETKEYSINSLOT is first asked for; most slots hold fewer, so one round trip lists them. */
+const FIRST_PAGE = 1000;
+
+/**
+ * Every key name in `slot` on this node, as raw bytes. GETKEYSINSLOT returns the first N keys and
+ * has no cursor, so a slot larger than the first page is listed whole with N = COUNTKEYSINSLOT plus
+ * slack for keys written meanwhile; memory is therefore proportional to the largest slot.
+ */
+export async function keysInSlot(redis: Redis, slot: number): Promise<Buffer[]> {
+  let ask = FIRST_PAGE;
+  for (;;) {
+    const keys = parseKeyList(await redis.callBuffer('CLUSTER', 'GETKEYSINSLOT', slot, ask));
+    if (keys.length < ask) return keys;
+    const count = parseCount('CLUSTER COUNTKEYSINSLOT', await redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot));
+    ask = Math.max(ask * 2, count + Math.ceil(count / 10) + 16);
+  }
+}
+
+/**
+ * Digest of every key in `slot` on this node, keyed by name. Names are decoded as UTF-8 for the
+ * map; digests are taken over the raw bytes.
+ */
+export async function slotKeyDigests(
+  redis: Redis,
+  slot: number,
+  options: DigestOptions | CompiledDigestOptions = {},
+): Promise<Map<string, Digest>> {
+  const o = compileDigestOptions(options);
+  const keys = await keysInSlot(redis, slot);
+  const digests = await keyDigests(redis, keys, o);
+  const out = new Map<string, Digest>();
+  digests.forEach((d, i) => {
+    // null: deleted since GETKEYSINSLOT listed it; it is no longer part of the slot.
+    if (d !== null) out.set(keys[i]!.toString('utf8'), d);
+  });
+  return out;
+}
+
+/** `{ slot, keys, xor }` of one slot on this node. Not atomic: keys written meanwhile may or may not count. */
+export async function slotChecksum(
+  redis: Redis,
+  slot: number,
+  options: DigestOptions | CompiledDigestOptions = {},
+): Promise<SlotChecksum> {
+  const digests = await slotKeyDigests(redis, slot, options);
+  return { slot, ...foldDigests(digests.values()) };
+}
+
+/** A master to checksum: its connection and the slots it serves (from the topology). */
+export interface ChecksumNode {
+  readonly id: string;
+  readonly redis: Redis;
+  readonly slots: readonly SlotRange[];
+}
+
+export interface ChecksumProgress {
+  readonly slotsDone: number;
+  readonly slotsTotal: number;
+  readonly keysDone: number;
+  /** The slot just finished. */
+  readonly last: SlotChecksum;
+  readonly nodeId: string;
+}
+
+export interface ClusterChecksumOptions extends DigestOptions {
+  /** Slots to checksum. @defaultValue every slot served by one of the nodes */
+  slots?: Iterable<number>;
+  /** Called after each slot, in completion order. */
+  onProgress?: (progress: ChecksumProgress) => void;
+  /** Slots checksummed at once on each node; overlaps round trips. @defaultValue 4 */
+  slotConcurrency?: number;
+}
+
+/**
+ * Checksums of the chosen slots, each taken on the master that serves it, nodes in parallel.
+ * Sorted by slot. Fails before any I/O when a chosen slot has no owner among `nodes`.
+ */
+export async function clusterChecksums(
+  nodes: readonly ChecksumNode[],
+  options: ClusterChecksumOptions = {},
+): Promise<SlotChecksum[]> {
+  const digestOptions = compileDigestOptions(options);
+  const slotConcurrency = options.slotConcurrency ?? 4;
+  if (!Number.isInteger(slotConcurrency) || slotConcurrency < 1) {
+    throw new InvalidOptionError('slotConcurrency', `must be a positive integer, got ${slotConcurrency}`);
+  }
+  const work = assignSlots(nodes, options.slots);
+  const slotsTotal = work.reduce((n, w) => n + w.slots.length, 0);
+  let slotsDone = 0;
+  let keysDone = 0;
+  const results: SlotChecksum[] = [];
+  await Promise.all(
+    work.map(({ node, slots }) =>
+      forEachLimited(slots, slotConcurrency, async (slot) => {
+        const sum = await slotChecksum(node.redis, slot, digestOptions satisfies CompiledDigestOptions);
+        results.push(sum);
+        slotsDone++;
+        keysDone += sum.keys;
+        options.onProgress?.({ slotsDone, slotsTotal, keysDone, last: sum, nodeId: node.id });
+      }),
+    ),
+  );
+  return results.sort((a, b) => a.slot - b.slot);
+}
+
+/** Pure: which node checksums which slot. */
+export function assignSlots(
+  nodes: readonly ChecksumNode[],
+  wanted?: Iterable<number>,
+): { node: ChecksumNode; slots: number[] }[] {
+  const owner = new Array<number>(SLOT_COUNT).fill(-1);
+  const twice = new Set<number>();
+  nodes.forEach((n, i) => {
+    for (const r of n.slots) {
+      for (let s = r.start; s <= r.end; s++) {
+        if (owner[s] !== -1 && owner[s] !== i) twice.add(s);
+        owner[s] = i;
+      }
+    }
+  });
+  const chosen = wanted === undefined ? owner.flatMap((o, s) => (o === -1 ? [] : [s])) : [...new Set(wanted)];
+  const bad = chosen.filter((s) => !Number.isInteger(s) || s < 0 || s >= SLOT_COUNT);
+  if (bad.length > 0)
+    throw new InvalidOptionError(
+      'slots',
+      `not slot numbers (0-${SLOT_COUNT - 1}): ${bad.slice(0, 10).join(',')}`,
+    );
+  const conflicting = chosen.filter((s) => twice.has(s)).sort((a, b) => a - b);
+  if (conflicting.length > 0) throw new SlotOwnershipError(conflicting, 'claimed-twice');
+  const unowned = chosen.filter((s) => owner[s] === -1).sort((a, b) => a - b);
+  if (unowned.length > 0) throw new SlotOwnershipError(unowned, 'unowned');
+  const perNode = nodes.map((node) => ({ node, slots: [] as number[] }));
+  for (const s of chosen.sort((a, b) => a - b)) perNode[owner[s]!]!.slots.push(s);
+  return perNode.filter((w) => w.slots.length > 0);
+}
