@@ -1,0 +1,6 @@
+export * from './batch-sizer.js';
+export * from './errors.js';
+export * from './migrate-slot.js';
+export * from './migrator.js';
+export * from './owner-announcer.js';
+export * from './redis-reply-error.js';

@@ -1,0 +1,324 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { NodeAddress, NodePool } from '../cluster/index.js';
+import { BatchSizer } from './batch-sizer.js';
+import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
+import { classifyRedisError, errorMessage, isTransient } from './redis-reply-error.js';
+
+export interface SlotEndpoint extends NodeAddress {
+  readonly id: string;
+}
+
+export interface SlotMoveSpec {
+  readonly slot: number;
+  readonly from: SlotEndpoint;
+  readonly to: SlotEndpoint;
+}
+
+export interface SlotMoveResult {
+  readonly slot: number;
+  /** `already-moved`: a re-run found the target owning the slot and only closed what was left open. */
+  readonly outcome: 'moved' | 'already-moved';
+  readonly keys: number;
+  readonly batches: number;
+  readonly durationMs: number;
+  /** Keys moved alone because a batch holding them timed out (big values). */
+  readonly bigKeys: readonly string[];
+}
+
+/** Compares keys' content on source and target; supplied by the checksum module. */
+export type KeyComparer = (
+  source: Redis,
+  target: Redis,
+  keys: readonly string[],
+) => Promise<{ equal: string[]; different: string[] }>;
+
+export interface MigrateSlotContext {
+  readonly pool: NodePool;
+  /** Credentials the source uses to log in to the target inside MIGRATE. */
+  readonly auth: { readonly user?: string; readonly password?: string };
+  /** Tells the other masters who owns a slot now; batched across slots. */
+  readonly announce: (slot: number, targetId: string, exclude: readonly string[]) => Promise<void>;
+  /** One sizer per source node: MIGRATE blocks the source, so its batches share one time budget. */
+  readonly sizerFor: (sourceId: string) => BatchSizer;
+  readonly compareKeys?: KeyComparer;
+  /** Server-side I/O timeout of one MIGRATE, before scaling for big keys. @defaultValue 10000 */
+  readonly migrateTimeoutMs: number;
+  /** Called after every MIGRATE batch with what it carried (for progress and checksums). */
+  readonly onBatch?: (slot: number, keys: readonly string[]) => void;
+  readonly log?: Logger;
+}
+
+const MAX_TRANSIENT_RETRIES = 5;
+
+/**
+ * Move one slot. Safe to re-run from any point: the first two steps tell where the slot is.
+ * 1. target: CLUSTER SETSLOT <slot> IMPORTING <source-id>
+ *    "already the owner" → an earlier run finished on the target: go to 4 for the rest.
+ * 2. source: CLUSTER SETSLOT <slot> MIGRATING <target-id>
+ *    "not the owner" → either an earlier run finished on the source (go to 4) or a third node owns
+ *    the slot: the plan is stale, the target's IMPORTING is undone and the move fails for good.
+ * 3. source: CLUSTER GETKEYSINSLOT / MIGRATE ... KEYS ... until the slot is empty. Clients keep
+ *    working: existing keys are served by the source until moved, then ASK-redirected.
+ * 4. target, then source, then every other master: CLUSTER SETSLOT <slot> NODE <target-id>.
+ *    Target first, so the slot is never without an owner that accepts writes: if the source were
+ *    first, it would redirect clients to a target still in IMPORTING, which answers only ASKING
+ *    requests (redis-cli's clusterManagerMoveSlot uses the same order for the same reason).
+ */
+export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): Promise<SlotMoveResult> {
+  const started = performance.now();
+  const { slot, from, to } = move;
+  const log = ctx.log?.child({ slot, source: from.id, target: to.id });
+  const [source, target] = await Promise.all([ctx.pool.get(from), ctx.pool.get(to)]);
+
+  const importing = await setSlot(target, slot, ['IMPORTING', from.id], 'SETSLOT IMPORTING', to);
+  if (importing === 'already-owner') {
+    await finalize(ctx, source, target, move);
+    log?.info('slot already moved; closed what was left open');
+    return {
+      slot,
+      outcome: 'already-moved',
+      keys: 0,
+      batches: 0,
+      durationMs: performance.now() - started,
+      bigKeys: [],
+    };
+  }
+  const migrating = await setSlot(source, slot, ['MIGRATING', to.id], 'SETSLOT MIGRATING', from);
+  if (migrating === 'not-owner') {
+    const owner = await ownerSeenBy(source, slot);
+    if (owner === to.id) {
+      await finalize(ctx, source, target, move);
+      return {
+        slot,
+        outcome: 'already-moved',
+        keys: 0,
+        batches: 0,
+        durationMs: performance.now() - started,
+        bigKeys: [],
+      };
+    }
+    // Leave nothing open behind a refused move.
+    await target.call('CLUSTER', 'SETSLOT', String(slot), 'STABLE');
+    throw new SlotOwnedElsewhereError(slot, from.id, owner);
+  }
+
+  let keys = 0;
+  let batches = 0;
+  const bigKeys: string[] = [];
+  const sizer = ctx.sizerFor(from.id);
+  for (let drained = false; !drained;) {
+    const batch = (await source.call(
+      'CLUSTER',
+      'GETKEYSINSLOT',
+      String(slot),
+      String(sizer.size),
+    )) as string[];
+    if (batch.length === 0) {
+      drained = true;
+      break;
+    }
+    const moved = await migrateBatch(ctx, source, target, move, batch, sizer, bigKeys);
+    keys += moved;
+    batches++;
+    ctx.onBatch?.(slot, batch);
+  }
+  await finalize(ctx, source, target, move);
+  const durationMs = performance.now() - started;
+  log?.debug({ keys, batches, durationMs: Math.round(durationMs) }, 'slot moved');
+  return { slot, outcome: 'moved', keys, batches, durationMs, bigKeys };
+}
+
+async function migrateBatch(
+  ctx: MigrateSlotContext,
+  source: Redis,
+  target: Redis,
+  move: SlotMoveSpec,
+  batch: string[],
+  sizer: BatchSizer,
+  bigKeys: string[],
+): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const t0 = performance.now();
+    try {
+      await migrate(ctx, source, move.to, batch, ctx.migrateTimeoutMs, false);
+      sizer.record(batch.length, performance.now() - t0);
+      return batch.length;
+    } catch (e) {
+      const kind = classifyRedisError(e);
+      if (kind === 'BUSYKEY') return migrateBusy(ctx, source, target, move, batch);
+      if (kind === 'IOERR' && batch.length > 1) {
+        // A timed-out batch may hold a big value: move each key alone with a timeout scaled to its size.
+        sizer.shrink();
+        for (const key of batch) await migrateAlone(ctx, source, target, move, key, bigKeys);
+        return batch.length;
+      }
+      if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
+        await backoff(attempt);
+        continue;
+      }
+      throw new SlotProtocolError(move.slot, 'MIGRATE', move.from.id, errorMessage(e), isTransient(kind));
+    }
+  }
+}
+
+async function migrateAlone(
+  ctx: MigrateSlotContext,
+  source: Redis,
+  target: Redis,
+  move: SlotMoveSpec,
+  key: string,
+  bigKeys: string[],
+): Promise<void> {
+  const bytes = Number((await source.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  // 10 MB/s is a floor for loopback and LAN links; the timeout only bounds a stuck transfer.
+  const timeoutMs = ctx.migrateTimeoutMs + Math.ceil(bytes / 10_000);
+  if (bytes > 1_000_000) bigKeys.push(key);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await migrate(ctx, source, move.to, [key], timeoutMs, false);
+      return;
+    } catch (e) {
+      const kind = classifyRedisError(e);
+      if (kind === 'BUSYKEY') {
+        await migrateBusy(ctx, source, target, move, [key]);
+        return;
+      }
+      if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
+        await backoff(attempt);
+        continue;
+      }
+      throw new SlotProtocolError(
+        move.slot,
+        `MIGRATE of key ${JSON.stringify(key)}`,
+        move.from.id,
+        errorMessage(e),
+        isTransient(kind),
+      );
+    }
+  }
+}
+
+/**
+ * BUSYKEY: a key of the batch already exists on the target, typically because an earlier MIGRATE
+ * timed out after the target restored it but before the source deleted it. A blind REPLACE could
+ * overwrite newer data, so the copies are compared by content digest: equal ones are replaced (the
+ * source's copy is then deleted by MIGRATE), different ones stop the slot with the keys named.
+ */
+async function migrateBusy(
+  ctx: MigrateSlotContext,
+  source: Redis,
+  target: Redis,
+  move: SlotMoveSpec,
+  batch: readonly string[],
+): Promise<number> {
+  if (!ctx.compareKeys) throw new BusyKeyConflictError(move.slot, batch);
+  const { equal, different } = await ctx.compareKeys(source, target, batch);
+  if (different.length) throw new BusyKeyConflictError(move.slot, different);
+  if (equal.length) await migrate(ctx, source, move.to, equal, ctx.migrateTimeoutMs, true);
+  return equal.length;
+}
+
+async function migrate(
+  ctx: MigrateSlotContext,
+  source: Redis,
+  to: SlotEndpoint,
+  keys: readonly string[],
+  timeoutMs: number,
+  replace: boolean,
+): Promise<void> {
+  const args: string[] = [to.host, String(to.port), '', '0', String(timeoutMs)];
+  if (replace) args.push('REPLACE');
+  if (ctx.auth.password !== undefined) {
+    if (ctx.auth.user) args.push('AUTH2', ctx.auth.user, ctx.auth.password);
+    else args.push('AUTH', ctx.auth.password);
+  }
+  args.push('KEYS', ...keys);
+  // "NOKEY" (every key expired or was deleted meanwhile) is a success: nothing was left to move.
+  await source.call('MIGRATE', ...args);
+}
+
+async function setSlot(
+  node: Redis,
+  slot: number,
+  args: string[],
+  step: string,
+  endpoint: SlotEndpoint,
+): Promise<'ok' | 'already-owner' | 'not-owner'> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await node.call('CLUSTER', 'SETSLOT', String(slot), ...args);
+      return 'ok';
+    } catch (e) {
+      const msg = errorMessage(e);
+      if (/already the owner/i.test(msg)) return 'already-owner';
+      if (/not the owner/i.test(msg)) return 'not-owner';
+      const kind = classifyRedisError(e);
+      if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
+        await backoff(attempt);
+        continue;
+      }
+      throw new SlotProtocolError(slot, step, endpoint.id, msg, isTransient(kind));
+    }
+  }
+}
+
+async function finalize(
+  ctx: MigrateSlotContext,
+  source: Redis,
+  target: Redis,
+  move: SlotMoveSpec,
+): Promise<void> {
+  const { slot, to, from } = move;
+  await setNode(target, slot, to.id, to.id);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await source.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+      break;
+    } catch (e) {
+      const msg = errorMessage(e);
+      // The source was demoted by a failover: its new master learns the owner from the target's epoch.
+      if (/only with masters/i.test(msg)) break;
+      if (/still hold keys/i.test(msg) && attempt < MAX_TRANSIENT_RETRIES) {
+        // A key reached the source after the last GETKEYSINSLOT (a replica's late write): move it too.
+        const rest = (await source.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')) as string[];
+        if (rest.length) await migrate(ctx, source, to, rest, ctx.migrateTimeoutMs, false);
+        continue;
+      }
+      const kind = classifyRedisError(e);
+      if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
+        await backoff(attempt);
+        continue;
+      }
+      throw new SlotProtocolError(slot, 'SETSLOT NODE', from.id, msg, isTransient(kind));
+    }
+  }
+  await ctx.announce(slot, to.id, [to.id, from.id]);
+}
+
+async function setNode(node: Redis, slot: number, ownerId: string, nodeId: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await node.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', ownerId);
+      return;
+    } catch (e) {
+      const kind = classifyRedisError(e);
+      if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
+        await backoff(attempt);
+        continue;
+      }
+      throw new SlotProtocolError(slot, 'SETSLOT NODE', nodeId, errorMessage(e), isTransient(kind));
+    }
+  }
+}
+
+/** Owner of `slot` in `node`'s own view, from CLUSTER SLOTS (cheap next to CLUSTER NODES parsing). */
+async function ownerSeenBy(node: Redis, slot: number): Promise<string | null> {
+  const reply = (await node.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string?]]>;
+  for (const [start, end, master] of reply) if (slot >= start && slot <= end) return master[2] ?? null;
+  return null;
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+}

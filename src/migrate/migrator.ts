@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import { masters, type NodePool, type Topology } from '../cluster/index.js';
+import { BatchSizer, DEFAULT_BATCH_SIZER_OPTIONS, type BatchSizerOptions } from './batch-sizer.js';
+import { migrateSlot, type KeyComparer, type SlotMoveResult, type SlotMoveSpec } from './migrate-slot.js';
+import { OwnerAnnouncer } from './owner-announcer.js';
+
+export interface MigratorOptions {
+  /** @defaultValue 10000 */
+  migrateTimeoutMs: number;
+  batch: BatchSizerOptions;
+  /** Announce new owners to the other masters in groups of this many slots. @defaultValue 64 */
+  announceGroup: number;
+}
+
+export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
+  migrateTimeoutMs: 10_000,
+  batch: DEFAULT_BATCH_SIZER_OPTIONS,
+  announceGroup: 64,
+};
+
+/** The long-lived pieces `migrateSlot` shares across slots: batch sizers per source, the announcer. */
+export class Migrator {
+  private readonly sizers = new Map<string, BatchSizer>();
+  private readonly announcer: OwnerAnnouncer;
+
+  constructor(
+    private readonly pool: NodePool,
+    topology: Topology,
+    private readonly auth: { user?: string; password?: string },
+    private readonly options: MigratorOptions = DEFAULT_MIGRATOR_OPTIONS,
+    private readonly compareKeys?: KeyComparer,
+    private readonly log?: Logger,
+  ) {
+    this.announcer = new OwnerAnnouncer(
+      pool,
+      masters(topology),
+      { groupSize: options.announceGroup, maxDelayMs: 20 },
+      log,
+    );
+  }
+
+  updateTopology(topology: Topology): void {
+    this.announcer.setMasters(masters(topology));
+  }
+
+  migrate(
+    move: SlotMoveSpec,
+    onBatch?: (slot: number, keys: readonly string[]) => void,
+  ): Promise<SlotMoveResult> {
+    return migrateSlot(
+      {
+        pool: this.pool,
+        auth: this.auth,
+        announce: (slot, target, exclude) => this.announcer.announce(slot, target, exclude),
+        sizerFor: (id) => {
+          let s = this.sizers.get(id);
+          if (!s) this.sizers.set(id, (s = new BatchSizer(this.options.batch)));
+          return s;
+        },
+        compareKeys: this.compareKeys,
+        migrateTimeoutMs: this.options.migrateTimeoutMs,
+        onBatch,
+        log: this.log,
+      },
+      move,
+    );
+  }
+
+  flush(): Promise<void> {
+    return this.announcer.flush();
+  }
+}

@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { NodeAddress, NodePool } from '../cluster/index.js';
+import { errorMessage } from './redis-reply-error.js';
+
+interface Pending {
+  slot: number;
+  targetId: string;
+  exclude: ReadonlySet<string>;
+  resolve: () => void;
+}
+
+/**
+ * Tells every other master the new owner of each moved slot, in groups: one pipeline per master
+ * per flush instead of one round trip per slot per master. Gossip would spread the news anyway;
+ * telling them directly shortens the window in which clients are redirected twice.
+ */
+export class OwnerAnnouncer {
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly pool: NodePool,
+    private masters: ReadonlyArray<NodeAddress & { id: string }>,
+    private readonly options: { groupSize: number; maxDelayMs: number } = { groupSize: 64, maxDelayMs: 20 },
+    private readonly log?: Logger,
+  ) {}
+
+  setMasters(masters: ReadonlyArray<NodeAddress & { id: string }>): void {
+    this.masters = masters;
+  }
+
+  announce(slot: number, targetId: string, exclude: readonly string[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.pending.push({ slot, targetId, exclude: new Set(exclude), resolve });
+      if (this.pending.length >= this.options.groupSize) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.options.maxDelayMs);
+    });
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const group = this.pending;
+    this.pending = [];
+    if (group.length === 0) return;
+    await Promise.all(
+      this.masters.map(async (m) => {
+        const items = group.filter((p) => !p.exclude.has(m.id));
+        if (items.length === 0) return;
+        try {
+          const redis = await this.pool.get(m);
+          const pipe = redis.pipeline();
+          for (const p of items) pipe.call('CLUSTER', 'SETSLOT', String(p.slot), 'NODE', p.targetId);
+          await pipe.exec();
+        } catch (e) {
+          // A master that cannot be told learns the owner from gossip (the target's epoch is higher).
+          this.log?.warn({ node: m.id, error: errorMessage(e) }, 'could not announce new slot owners');
+        }
+      }),
+    );
+    for (const p of group) p.resolve();
+  }
+}

@@ -1,0 +1,152 @@
+import calculateSlot from 'cluster-key-slot';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NodePool,
+  readTopology,
+  openSlots,
+  parseAddress,
+  type Topology,
+} from '../../../src/cluster/index.js';
+import { Migrator, SlotOwnedElsewhereError } from '../../../src/migrate/index.js';
+import { useCluster, valueFor, type LocalCluster, type LocalNode } from '../../harness/index.js';
+
+/** Keys sharing one hash tag whose slot is `slot`: one tag search, then as many keys as wanted. */
+function keysInSlot(slot: number, count: number, prefix: string): string[] {
+  let tag = 0;
+  while (calculateSlot(`{${prefix}${tag}}`) !== slot) tag++;
+  return Array.from({ length: count }, (_, i) => `{${prefix}${tag}}:${i}`);
+}
+
+describe('migrateSlot on a real cluster', () => {
+  let cluster: LocalCluster;
+  let pool: NodePool;
+  let a: LocalNode, b: LocalNode, c: LocalNode;
+  const topo = (): Promise<Topology> => readTopology(pool, cluster.seeds.map(parseAddress));
+  const ep = (n: LocalNode) => ({ id: n.id, host: n.host, port: n.port });
+
+  beforeAll(async () => {
+    cluster = await useCluster({ masters: 3 });
+    [a, b, c] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
+    pool = new NodePool({});
+  });
+  afterAll(() => pool.close());
+
+  async function seed(slot: number, n: number): Promise<string[]> {
+    const keys = keysInSlot(slot, n, `s${slot}`);
+    const r = cluster.connect(a);
+    const p = r.pipeline();
+    for (const k of keys) p.set(k, valueFor(k, 80));
+    await p.exec();
+    r.disconnect();
+    return keys;
+  }
+
+  async function expectOnlyOn(node: LocalNode, slot: number, keys: string[]): Promise<void> {
+    const t = await topo();
+    expect(t.owners[slot]).toBe(node.id);
+    expect(openSlots(t).filter((o) => o.slot === slot)).toEqual([]);
+    const r = cluster.connect(node);
+    expect(Number(await r.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe(keys.length);
+    const values = await r.mget(...keys);
+    r.disconnect();
+    keys.forEach((k, i) => expect(values[i]).toBe(valueFor(k, 80)));
+  }
+
+  it('moves a slot with all its keys and tells every master', async () => {
+    const keys = await seed(10, 500);
+    const m = new Migrator(pool, await topo(), {});
+    const r = await m.migrate({ slot: 10, from: ep(a), to: ep(b) });
+    expect(r).toMatchObject({ slot: 10, outcome: 'moved', keys: 500 });
+    await expectOnlyOn(b, 10, keys);
+    const rc = cluster.connect(c);
+    const slots = (await rc.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
+    rc.disconnect();
+    const range = slots.find(([s, e]) => 10 >= s && 10 <= e)!;
+    expect(range[2][2]).toBe(b.id);
+  });
+
+  it('resumes after IMPORTING only (crash before MIGRATING)', async () => {
+    const keys = await seed(11, 50);
+    await cluster.connect(b).call('CLUSTER', 'SETSLOT', '11', 'IMPORTING', a.id);
+    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 11, from: ep(a), to: ep(b) });
+    expect(r.outcome).toBe('moved');
+    await expectOnlyOn(b, 11, keys);
+  });
+
+  it('resumes mid-batches (half the keys already on the target)', async () => {
+    const keys = await seed(12, 300);
+    const rb = cluster.connect(b);
+    const ra = cluster.connect(a);
+    await rb.call('CLUSTER', 'SETSLOT', '12', 'IMPORTING', a.id);
+    await ra.call('CLUSTER', 'SETSLOT', '12', 'MIGRATING', b.id);
+    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 150));
+    ra.disconnect();
+    rb.disconnect();
+    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 12, from: ep(a), to: ep(b) });
+    expect(r).toMatchObject({ outcome: 'moved', keys: 150 });
+    await expectOnlyOn(b, 12, keys);
+  });
+
+  it('resumes after NODE on the target but before NODE on the source', async () => {
+    const keys = await seed(13, 40);
+    const rb = cluster.connect(b);
+    const ra = cluster.connect(a);
+    await rb.call('CLUSTER', 'SETSLOT', '13', 'IMPORTING', a.id);
+    await ra.call('CLUSTER', 'SETSLOT', '13', 'MIGRATING', b.id);
+    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys);
+    await rb.call('CLUSTER', 'SETSLOT', '13', 'NODE', b.id);
+    ra.disconnect();
+    rb.disconnect();
+    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 13, from: ep(a), to: ep(b) });
+    expect(r.outcome).toBe('already-moved');
+    await expectOnlyOn(b, 13, keys);
+  });
+
+  it('a finished slot re-run is a no-op', async () => {
+    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 10, from: ep(a), to: ep(b) });
+    expect(r.outcome).toBe('already-moved');
+  });
+
+  it('refuses a slot owned by a third node and leaves nothing open', async () => {
+    // Slot 16000 belongs to c; a plan claiming it moves from a to b is stale.
+    await expect(
+      new Migrator(pool, await topo(), {}).migrate({ slot: 16000, from: ep(a), to: ep(b) }),
+    ).rejects.toThrow(SlotOwnedElsewhereError);
+    const t = await topo();
+    expect(openSlots(t)).toEqual([]);
+    expect(t.owners[16000]).toBe(c.id);
+  });
+
+  it('keeps a cluster client working while a busy slot moves', async () => {
+    const slot = 14;
+    const keys = await seed(slot, 2000);
+    const client = new Cluster([{ host: a.host, port: a.port }], {
+      redisOptions: { maxRetriesPerRequest: 3 },
+    });
+    const errors: string[] = [];
+    let writes = 0;
+    let stop = false;
+    const traffic = (async () => {
+      while (!stop) {
+        const k = keys[writes % keys.length]!;
+        try {
+          await client.set(k, valueFor(k, 80));
+          const v = await client.get(k);
+          if (v !== valueFor(k, 80)) errors.push(`bad read of ${k}: ${v}`);
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+        writes++;
+      }
+    })();
+    const r = await new Migrator(pool, await topo(), {}).migrate({ slot, from: ep(a), to: ep(b) });
+    stop = true;
+    await traffic;
+    await client.quit();
+    expect(errors).toEqual([]);
+    expect(writes).toBeGreaterThan(0);
+    expect(r.keys).toBe(2000);
+    await expectOnlyOn(b, slot, keys);
+  });
+});
