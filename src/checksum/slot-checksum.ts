@@ -76,7 +76,7 @@ export interface ClusterChecksumOptions extends DigestOptions {
   slots?: Iterable<number>;
   /** Called after each slot, in completion order. */
   onProgress?: (progress: ChecksumProgress) => void;
-  /** Slots checksummed at once on each node; overlaps round trips. @defaultValue 4 */
+  /** Slots checksummed at once on each node; overlaps round trips (most slots are a GETKEYSINSLOT and one EVALSHA). @defaultValue 8 */
   slotConcurrency?: number;
 }
 
@@ -89,7 +89,7 @@ export async function clusterChecksums(
   options: ClusterChecksumOptions = {},
 ): Promise<SlotChecksum[]> {
   const digestOptions = compileDigestOptions(options);
-  const slotConcurrency = options.slotConcurrency ?? 4;
+  const slotConcurrency = options.slotConcurrency ?? 8;
   if (!Number.isInteger(slotConcurrency) || slotConcurrency < 1) {
     throw new InvalidOptionError('slotConcurrency', `must be a positive integer, got ${slotConcurrency}`);
   }
