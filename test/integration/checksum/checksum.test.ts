@@ -119,7 +119,8 @@ async function buildEveryType(r: Redis, tag: string): Promise<Record<string, str
   for (let i = 0; i < 5; i++) await r.xadd(k('stream'), '*', 'a', `${i}`, 'b', `${i * 2}`);
   await r.xgroup('CREATE', k('stream'), 'g1', '0');
   await r.xreadgroup('GROUP', 'g1', 'c1', 'COUNT', 2, 'STREAMS', k('stream'), '>');
-  const [[firstId]] = (await r.xrange(k('stream'), '-', '+', 'COUNT', 1)) as [[string]];
+  const [first] = await r.xrange(k('stream'), '-', '+', 'COUNT', 1);
+  const firstId = first![0];
   await r.xdel(k('stream'), firstId);
   const enc: Record<string, string> = {};
   for (const name of [
