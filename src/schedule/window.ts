@@ -1,0 +1,106 @@
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { instantOfWallClock, nearbyOffsets, timeZoneProblem } from './time-zone.js';
+
+/**
+ * When a plan may run: a window opens at every time the cron expression names (wall-clock time in
+ * `timezone`) and stays open for `durationMs` of elapsed time, so a 4h window that opens at 01:00 on
+ * the night clocks go back closes at 04:00 local time, four real hours later.
+ */
+export interface ScheduleWindow {
+  /** Five fields (minute hour day-of-month month day-of-week) or six with seconds first. */
+  readonly cron: string;
+  /** Elapsed milliseconds, > 0. */
+  readonly durationMs: number;
+  /** IANA time zone the cron fields are read in. */
+  readonly timezone: string;
+}
+
+export interface WindowOccurrence {
+  readonly start: Date;
+  readonly end: Date;
+}
+
+/** Why `expression` is not a usable cron expression, or null. */
+export function cronProblem(expression: string): string | null {
+  const trimmed = expression.trim();
+  const fieldCount = trimmed.split(/\s+/).length;
+  if (!trimmed.startsWith('@') && fieldCount !== 5 && fieldCount !== 6) {
+    return `cron "${expression}" has ${fieldCount} fields; use 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`;
+  }
+  try {
+    // next() throws for expressions that parse but never fire, such as 30 February.
+    cronAt(trimmed, 0).next();
+    return null;
+  } catch (e) {
+    return `invalid cron "${expression}": ${(e as Error).message}; e.g. "0 1 * * *" opens at 01:00 every day`;
+  }
+}
+
+/** Why `window` cannot be used, or null. Schedules fed by config files are checked there already. */
+export function windowProblem(window: ScheduleWindow): string | null {
+  if (!(Number.isFinite(window.durationMs) && window.durationMs > 0)) {
+    return `window duration must be a positive number of milliseconds, got ${window.durationMs}`;
+  }
+  return cronProblem(window.cron) ?? timeZoneProblem(window.timezone);
+}
+
+// Matching runs in UTC on wall-clock times (see wallClockMs): the cron library then never meets a
+// DST transition, and the gap/fold rule is ours, in instantOfWallClock, in one place.
+function cronAt(expression: string, wallMs: number): CronExpression {
+  return CronExpressionParser.parse(expression, { currentDate: new Date(wallMs), tz: 'UTC' });
+}
+
+/** The latest window start at or before `t`. */
+function latestStartAtOrBefore(window: ScheduleWindow, t: number): number {
+  // A start at wall-clock time L is the instant L - offset, so no L beyond t + max offset can be <= t.
+  const { max } = nearbyOffsets(window.timezone, t);
+  // prev() is strictly before its current date; +1 ms makes a start exactly at the bound count.
+  const matches = cronAt(window.cron, t + max + 1);
+  for (;;) {
+    const start = instantOfWallClock(window.timezone, matches.prev().getTime());
+    if (start <= t) return start;
+  }
+}
+
+/** The earliest window start strictly after `t`. */
+function earliestStartAfter(window: ScheduleWindow, t: number): number {
+  const { min } = nearbyOffsets(window.timezone, t);
+  const matches = cronAt(window.cron, t + min);
+  for (;;) {
+    const start = instantOfWallClock(window.timezone, matches.next().getTime());
+    if (start > t) return start;
+  }
+}
+
+/**
+ * The occurrence open at `now`, or null when the window is closed. When occurrences overlap (a
+ * start comes before the previous one ends) this is the latest one, which ends last.
+ */
+export function currentWindow(now: Date, window: ScheduleWindow): WindowOccurrence | null {
+  const t = now.getTime();
+  const start = latestStartAtOrBefore(window, t);
+  const end = start + window.durationMs;
+  return t < end ? { start: new Date(start), end: new Date(end) } : null;
+}
+
+export function isOpen(now: Date, window: ScheduleWindow): boolean {
+  return currentWindow(now, window) !== null;
+}
+
+/** `now` when the window is open, else the next instant it opens. */
+export function nextOpen(now: Date, window: ScheduleWindow): Date {
+  return isOpen(now, window) ? new Date(now.getTime()) : new Date(earliestStartAfter(window, now.getTime()));
+}
+
+/**
+ * When the occurrence open at `now` closes, or null when the window is closed. If a later
+ * occurrence starts at or before that instant the window is still open then: callers re-check.
+ */
+export function windowEnd(now: Date, window: ScheduleWindow): Date | null {
+  return currentWindow(now, window)?.end ?? null;
+}
+
+/** The next instant `isOpen` may change: the end of the open occurrence, or the next start. */
+export function nextChange(now: Date, window: ScheduleWindow): Date {
+  return windowEnd(now, window) ?? nextOpen(now, window);
+}
