@@ -382,28 +382,47 @@ class SlotPool {
     this.values = movable.map((m) => m.value);
   }
 
+  add(slot: number, value: number): void {
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.values[mid] ?? 0;
+      if (v < value || (v === value && (this.slots[mid] ?? 0) < slot)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.values.splice(lo, 0, value);
+    this.slots.splice(lo, 0, slot);
+  }
+
   /** Removes and returns the lowest-measure slot. */
   takeSmallest(): number | undefined {
     this.values.shift();
     return this.slots.shift();
   }
 
+  peekSmallestValue(): number | undefined {
+    return this.values[0];
+  }
+
   /**
-   * Removes and returns the slot that best reduces a gap of `gap` on both sides: the largest with
-   * 0 < measure <= gap, else the smallest with measure < 2 * gap (it overshoots by less than it
-   * closes). Undefined when no slot helps.
+   * Removes and returns the slot that best closes a gap of `gap` when a slot worth `offset` comes
+   * back the other way (0 for a plain move): the largest with offset < measure <= gap + offset, else
+   * the smallest with measure - offset < 2 * gap (it overshoots by less than it closes). Undefined
+   * when no slot helps.
    */
-  takeBestFit(gap: number): { slot: number; value: number } | undefined {
+  takeBestFit(gap: number, offset: number): { slot: number; value: number } | undefined {
+    const limit = gap + offset;
     let lo = 0;
     let hi = this.values.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((this.values[mid] ?? 0) <= gap) lo = mid + 1;
+      if ((this.values[mid] ?? 0) <= limit) lo = mid + 1;
       else hi = mid;
     }
     let index = lo - 1;
-    if (index < 0 || (this.values[index] ?? 0) <= 0) {
-      index = lo < this.values.length && (this.values[lo] ?? 0) < 2 * gap ? lo : -1;
+    if (index < 0 || (this.values[index] ?? 0) <= offset) {
+      index = lo < this.values.length && (this.values[lo] ?? 0) - offset < 2 * gap ? lo : -1;
     }
     if (index < 0) return undefined;
     const slot = this.slots[index] ?? 0;
@@ -441,7 +460,10 @@ function placeByMeasure(
   }
 
   const pools = participants.map((p) => new SlotPool(p.owned, pinned, measureOf));
-  const moves: Move[] = [];
+  // A slot may pass through a master while the steps below work (received for the slot count, given
+  // on for the measure); only the net change becomes a move, so no slot moves twice in the plan.
+  const firstOwner = new Map<number, number>();
+  const owner = new Map<number, number>();
   const move = (slot: number, from: number, to: number): void => {
     const value = measureOf(slot);
     const src = participants[from];
@@ -451,18 +473,29 @@ function placeByMeasure(
     src.measure -= value;
     dst.slots++;
     dst.measure += value;
-    moves.push(moveOf(slot, from, to));
+    pools[to]?.add(slot, value);
+    if (!firstOwner.has(slot)) firstOwner.set(slot, from);
+    owner.set(slot, to);
+  };
+  const netMoves = (): Move[] => {
+    const moves: Move[] = [];
+    for (const [slot, from] of firstOwner) {
+      const to = owner.get(slot) ?? from;
+      if (to !== from) moves.push(moveOf(slot, from, to));
+    }
+    return moves;
   };
 
   // Step 1: slot counts into their bounds, moving the coldest slots (cheapest, and they disturb the
   // measure least); step 2 then corrects the measure within those bounds.
   const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bounds[i]?.high ?? 0)));
   const mustTake = participants.map((p, i) => Math.max(0, (bounds[i]?.low ?? 0) - p.slots));
+  // Beyond what it must, a master can give down to its low bound and take up to its high bound.
   const canGive = participants.map((p, i) =>
-    p.slots > (bounds[i]?.high ?? 0) ? 0 : Math.max(0, p.slots - (bounds[i]?.low ?? 0)),
+    Math.max(0, Math.min(p.slots, bounds[i]?.high ?? 0) - (bounds[i]?.low ?? 0)),
   );
   const canTake = participants.map((p, i) =>
-    p.slots < (bounds[i]?.low ?? 0) ? 0 : Math.max(0, (bounds[i]?.high ?? 0) - p.slots),
+    Math.max(0, (bounds[i]?.high ?? 0) - Math.max(p.slots, bounds[i]?.low ?? 0)),
   );
   const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
   const shortfall = sum(mustGive) - sum(mustTake);
@@ -482,7 +515,8 @@ function placeByMeasure(
   // retires a master, so the loop ends.
   const stuck = new Set<number>();
   const tolerance = policy.threshold / 100;
-  for (;;) {
+  // Every step lowers the total distance to the shares; the cap only guards against tiny steps.
+  for (let step = 0; step < 4 * SLOT_COUNT; step++) {
     let worst = -1;
     let worstBy = 0;
     let worstIsOver = false;
@@ -496,28 +530,43 @@ function placeByMeasure(
     });
     if (worst < 0) break;
 
+    // Prefer a partner that can take (or give) a slot outright; when slot bounds forbid that, swap:
+    // the hot slot goes one way and the partner's coldest slot comes back, slot counts unchanged.
+    const roomFor = (i: number, giving: boolean): boolean => {
+      const p = participants[i];
+      const b = bounds[i];
+      return p !== undefined && b !== undefined && (giving ? p.slots > b.low : p.slots < b.high);
+    };
+    const worstRoom = roomFor(worst, worstIsOver);
     let partner = -1;
     let partnerGap = 0;
+    let partnerRoom = false;
     participants.forEach((p, i) => {
       if (i === worst) return;
-      const b = bounds[i];
       const gap = worstIsOver ? (want[i] ?? 0) - p.measure : p.measure - (want[i] ?? 0);
-      const room = worstIsOver ? p.slots < (b?.high ?? 0) : p.slots > (b?.low ?? 0);
-      if (room && gap > partnerGap) [partner, partnerGap] = [i, gap];
+      if (gap <= 0) return;
+      const room = worstRoom && roomFor(i, !worstIsOver);
+      if ((room && !partnerRoom) || (room === partnerRoom && gap > partnerGap)) {
+        [partner, partnerGap, partnerRoom] = [i, gap, room];
+      }
     });
     const [from, to] = worstIsOver ? [worst, partner] : [partner, worst];
-    const src = participants[from];
-    const dst = participants[to];
-    const fromRoom = src !== undefined && src.slots > (bounds[from]?.low ?? 0);
-    const toRoom = dst !== undefined && dst.slots < (bounds[to]?.high ?? 0);
-    const gap = Math.min((src?.measure ?? 0) - (want[from] ?? 0), (want[to] ?? 0) - (dst?.measure ?? 0));
-    const fit = partner >= 0 && fromRoom && toRoom && gap > 0 ? pools[from]?.takeBestFit(gap) : undefined;
+    const gap = Math.min(
+      (participants[from]?.measure ?? 0) - (want[from] ?? 0),
+      (want[to] ?? 0) - (participants[to]?.measure ?? 0),
+    );
+    const back = partnerRoom ? 0 : pools[to]?.peekSmallestValue();
+    const fit =
+      partner >= 0 && back !== undefined && gap > 0 ? pools[from]?.takeBestFit(gap, back) : undefined;
     if (!fit) {
       stuck.add(worst);
       continue;
     }
+    const returned = partnerRoom ? undefined : pools[to]?.takeSmallest();
     move(fit.slot, from, to);
+    if (returned !== undefined) move(returned, to, from);
   }
+  const moves = netMoves();
   return moves.length > 0 ? { moves } : { moves, reason: REASON_NO_IMPROVING_MOVE };
 }
 
