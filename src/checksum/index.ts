@@ -11,7 +11,7 @@ export * from './fold.js';
 export { keyDigests } from './key-digests.js';
 export * from './options.js';
 export * from './reconcile.js';
-export { luaScript, runScript, type LuaScript } from './run-script.js';
+export { luaScript, runScript, type LuaScript } from '../cluster/run-script.js';
 export {
   assignSlots,
   clusterChecksums,

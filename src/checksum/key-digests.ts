@@ -5,7 +5,7 @@ import { KeyChangedDuringDigestError, UnsupportedKeyTypeError } from './errors.j
 import { ZERO_DIGEST, type Digest } from './fold.js';
 import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
 import { parseBatchReply, parseChunkReply } from './parse-replies.js';
-import { luaScript, runScript } from './run-script.js';
+import { luaScript, runScript } from '../cluster/run-script.js';
 
 const BATCH = luaScript(DIGEST_BATCH_SCRIPT);
 const CHUNK = luaScript(DIGEST_CHUNK_SCRIPT);

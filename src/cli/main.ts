@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isSlotshiftError } from '../errors/index.js';
+import { applyCommand } from './commands/apply.js';
+import { planCommand } from './commands/plan.js';
 import { statusCommand } from './commands/status.js';
 
 /**
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   statusCommand(program);
+  planCommand(program);
+  applyCommand(program);
   return program;
 }
 

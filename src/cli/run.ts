@@ -1,7 +1,10 @@
 import { main } from './main.js';
 
 const code = await main(process.argv);
-// ioredis leaves a timer of about 2 s behind a refused connection; a CLI that has finished its
-// work should not make the user wait for it. stdout/stderr are synchronous for files and pipes on
-// Linux, so nothing written is lost by exiting here.
+// ioredis leaves a timer of about 2 s behind a refused connection; a CLI that has finished its work
+// should not make the user wait for it. Exit only once stdout and stderr have flushed, so a large
+// --json document written to a pipe is never cut short.
+const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((r) => stream.write('', () => r()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

@@ -78,6 +78,9 @@ export function redisOptions(addr: NodeAddress, opts: ConnectionOptions): RedisO
     retryStrategy: () => null,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    // Many slots in flight issue commands to the same node in the same tick; one socket write for
+    // all of them instead of one each was the largest CPU cost of a move (measured with --cpu-prof).
+    enableAutoPipelining: true,
   };
 }
 

@@ -4,3 +4,4 @@ export * from './build-topology.js';
 export * from './connection.js';
 export * from './node-pool.js';
 export * from './read-topology.js';
+export * from './run-script.js';

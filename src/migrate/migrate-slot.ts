@@ -293,7 +293,9 @@ async function finalize(
       throw new SlotProtocolError(slot, 'SETSLOT NODE', from.id, msg, isTransient(kind));
     }
   }
-  await ctx.announce(slot, to.id, [to.id, from.id]);
+  // Not awaited: the slot is already closed on both sides that matter, and a job waiting for the
+  // group to fill would hold its place for up to the announcer's delay.
+  void ctx.announce(slot, to.id, [to.id, from.id]);
 }
 
 async function setNode(node: Redis, slot: number, ownerId: string, nodeId: string): Promise<void> {

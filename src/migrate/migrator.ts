@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { masters, type NodePool, type Topology } from '../cluster/index.js';
+import type { NodeAddress, NodePool } from '../cluster/index.js';
 import { BatchSizer, DEFAULT_BATCH_SIZER_OPTIONS, type BatchSizerOptions } from './batch-sizer.js';
 import { migrateSlot, type KeyComparer, type SlotMoveResult, type SlotMoveSpec } from './migrate-slot.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
@@ -25,7 +25,7 @@ export class Migrator {
 
   constructor(
     private readonly pool: NodePool,
-    topology: Topology,
+    masters: ReadonlyArray<NodeAddress & { id: string }>,
     private readonly auth: { user?: string; password?: string },
     private readonly options: MigratorOptions = DEFAULT_MIGRATOR_OPTIONS,
     private readonly compareKeys?: KeyComparer,
@@ -33,14 +33,14 @@ export class Migrator {
   ) {
     this.announcer = new OwnerAnnouncer(
       pool,
-      masters(topology),
+      masters,
       { groupSize: options.announceGroup, maxDelayMs: 20 },
       log,
     );
   }
 
-  updateTopology(topology: Topology): void {
-    this.announcer.setMasters(masters(topology));
+  updateMasters(masters: ReadonlyArray<NodeAddress & { id: string }>): void {
+    this.announcer.setMasters(masters);
   }
 
   migrate(

@@ -3,6 +3,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NodePool,
+  masters,
   readTopology,
   openSlots,
   parseAddress,
@@ -55,7 +56,7 @@ describe('migrateSlot on a real cluster', () => {
 
   it('moves a slot with all its keys and tells every master', async () => {
     const keys = await seed(10, 500);
-    const m = new Migrator(pool, await topo(), {});
+    const m = new Migrator(pool, masters(await topo()), {});
     const r = await m.migrate({ slot: 10, from: ep(a), to: ep(b) });
     expect(r).toMatchObject({ slot: 10, outcome: 'moved', keys: 500 });
     await expectOnlyOn(b, 10, keys);
@@ -69,7 +70,11 @@ describe('migrateSlot on a real cluster', () => {
   it('resumes after IMPORTING only (crash before MIGRATING)', async () => {
     const keys = await seed(11, 50);
     await cluster.connect(b).call('CLUSTER', 'SETSLOT', '11', 'IMPORTING', a.id);
-    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 11, from: ep(a), to: ep(b) });
+    const r = await new Migrator(pool, masters(await topo()), {}).migrate({
+      slot: 11,
+      from: ep(a),
+      to: ep(b),
+    });
     expect(r.outcome).toBe('moved');
     await expectOnlyOn(b, 11, keys);
   });
@@ -83,7 +88,11 @@ describe('migrateSlot on a real cluster', () => {
     await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 150));
     ra.disconnect();
     rb.disconnect();
-    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 12, from: ep(a), to: ep(b) });
+    const r = await new Migrator(pool, masters(await topo()), {}).migrate({
+      slot: 12,
+      from: ep(a),
+      to: ep(b),
+    });
     expect(r).toMatchObject({ outcome: 'moved', keys: 150 });
     await expectOnlyOn(b, 12, keys);
   });
@@ -98,20 +107,28 @@ describe('migrateSlot on a real cluster', () => {
     await rb.call('CLUSTER', 'SETSLOT', '13', 'NODE', b.id);
     ra.disconnect();
     rb.disconnect();
-    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 13, from: ep(a), to: ep(b) });
+    const r = await new Migrator(pool, masters(await topo()), {}).migrate({
+      slot: 13,
+      from: ep(a),
+      to: ep(b),
+    });
     expect(r.outcome).toBe('already-moved');
     await expectOnlyOn(b, 13, keys);
   });
 
   it('a finished slot re-run is a no-op', async () => {
-    const r = await new Migrator(pool, await topo(), {}).migrate({ slot: 10, from: ep(a), to: ep(b) });
+    const r = await new Migrator(pool, masters(await topo()), {}).migrate({
+      slot: 10,
+      from: ep(a),
+      to: ep(b),
+    });
     expect(r.outcome).toBe('already-moved');
   });
 
   it('refuses a slot owned by a third node and leaves nothing open', async () => {
     // Slot 16000 belongs to c; a plan claiming it moves from a to b is stale.
     await expect(
-      new Migrator(pool, await topo(), {}).migrate({ slot: 16000, from: ep(a), to: ep(b) }),
+      new Migrator(pool, masters(await topo()), {}).migrate({ slot: 16000, from: ep(a), to: ep(b) }),
     ).rejects.toThrow(SlotOwnedElsewhereError);
     const t = await topo();
     expect(openSlots(t)).toEqual([]);
@@ -140,7 +157,7 @@ describe('migrateSlot on a real cluster', () => {
         writes++;
       }
     })();
-    const r = await new Migrator(pool, await topo(), {}).migrate({ slot, from: ep(a), to: ep(b) });
+    const r = await new Migrator(pool, masters(await topo()), {}).migrate({ slot, from: ep(a), to: ep(b) });
     stop = true;
     await traffic;
     await client.quit();

@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
+import { NodePool, openSlots, readTopology, type Topology } from '../../cluster/index.js';
+import { InvalidOptionError } from '../../errors/index.js';
+import { createLogger, type Logger } from '../../log/index.js';
+import {
+  fingerprintTopology,
+  OpenSlotsError,
+  parsePlan,
+  StalePlanError,
+  type Plan,
+} from '../../planner/index.js';
+import { PlanQueue, slotJobsFor, startSlotWorker, type PlanProgress } from '../../queue/index.js';
+import {
+  connectionFrom,
+  seedsFrom,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection-options.js';
+import { formatBytes, formatCount } from '../format.js';
+import { parsePositiveInt } from '../parse-flags.js';
+import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } from '../plan-flags.js';
+import { renderPlan } from './plan.js';
+import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
+
+interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
+  file?: string;
+  yes?: boolean;
+  concurrency: string;
+  perNode: string;
+  workers: boolean;
+  migrateTimeout: string;
+  batchMs: string;
+}
+
+/** Exit code of an apply that stopped before every slot moved (Ctrl-C, failures, cancel). */
+const EXIT_INCOMPLETE = 1;
+
+export function applyCommand(program: Command): void {
+  withQueueOptions(
+    withConnectionOptions(
+      withPlanOptions(
+        program
+          .command('apply')
+          .description(
+            'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
+              'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
+          )
+          .option('-f, --file <plan>', 'apply a plan saved by `slotshift plan -o` instead of planning now')
+          .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+          .option('--concurrency <n>', 'slots this process moves at once', '24')
+          .option(
+            '--per-node <n>',
+            'a node is source or target of at most this many slots at once, across all workers',
+            '8',
+          )
+          .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
+          .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
+          .option(
+            '--batch-ms <ms>',
+            'latency budget: aim for each MIGRATE to block the servers about this long',
+            '5',
+          ),
+      ),
+    ),
+  ).action(async (flags: ApplyFlags) => {
+    process.exitCode = await runApply(flags);
+  });
+}
+
+async function runApply(flags: ApplyFlags): Promise<number> {
+  const seeds = seedsFrom(flags);
+  const connection = connectionFrom(flags);
+  const queueUrl = queueUrlFrom(flags);
+  const concurrency = parsePositiveInt('--concurrency', flags.concurrency);
+  const perNode = parsePositiveInt('--per-node', flags.perNode);
+  const migrateTimeoutMs = parsePositiveInt('--migrate-timeout', flags.migrateTimeout);
+  const batchMs = parsePositiveInt('--batch-ms', flags.batchMs);
+  const log = createLogger();
+  const pool = new NodePool(connection);
+  let plan: Plan;
+  let topology: Topology;
+  try {
+    topology = await readTopology(pool, seeds);
+    refuseQueueOnCluster(queueUrl, topology);
+    if (flags.file) {
+      plan = loadPlanFile(flags.file);
+      assertPlanApplies(plan, topology);
+    } else {
+      const sample =
+        flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
+      plan = await planFromCluster(pool, topology, policyFromFlags(flags), sample);
+    }
+  } finally {
+    await pool.close();
+  }
+  if (plan.moves.length === 0) {
+    process.stdout.write(`nothing to do: ${plan.reason ?? 'already balanced'}\n`);
+    return 0;
+  }
+  process.stdout.write(renderPlan(plan, topology));
+  if (!(await confirm(flags.yes, plan))) return 2;
+
+  const planQueue = new PlanQueue(queueUrl, flags.queueName);
+  const jobs = slotJobsFor(plan, topology);
+  const { added, alreadyDone } = await planQueue.enqueue(jobs);
+  await planQueue.setCurrentPlan(plan.planId, jobs.length);
+  log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
+
+  const worker = flags.workers
+    ? startSlotWorker({
+        queueUrl,
+        queueName: flags.queueName,
+        cluster: connection,
+        concurrency,
+        perNodeLimit: perNode,
+        migrator: {
+          migrateTimeoutMs,
+          batch: { targetMs: batchMs, minKeys: 10, maxKeys: 1000, initialKeys: 100 },
+          announceGroup: 64,
+        },
+        log,
+      })
+    : null;
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write('\nstopping: finishing the slots in flight so none is left open...\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const started = Date.now();
+  await follow(planQueue, plan, jobs.length, log, () => interrupted);
+  await worker?.close();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const final = await planQueue.progress(plan.planId, jobs.length);
+  const failures = await planQueue.failures(plan.planId);
+  await planQueue.close();
+
+  const seconds = (Date.now() - started) / 1000;
+  process.stdout.write(
+    `${final.done} of ${final.total} slots moved (${formatCount(final.keys)} keys) in ${seconds.toFixed(1)} s` +
+      (final.failed ? `, ${final.failed} failed` : '') +
+      (final.cancelled ? `, ${final.cancelled} cancelled` : '') +
+      '\n',
+  );
+  for (const f of failures.slice(0, 20)) process.stdout.write(`  slot ${f.slot}: ${f.reason}\n`);
+  const complete = final.done === final.total;
+  if (!complete) {
+    const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
+    process.stdout.write(`not every slot moved; no slot is left open. Run ${again} to resume.\n`);
+  }
+  return complete ? 0 : EXIT_INCOMPLETE;
+}
+
+async function follow(
+  planQueue: PlanQueue,
+  plan: Plan,
+  total: number,
+  log: Logger,
+  stopRequested: () => boolean,
+): Promise<PlanProgress> {
+  const tty = Boolean(process.stderr.isTTY);
+  const bar = tty
+    ? new SingleBar(
+        {
+          format: 'slots {bar} {value}/{total} | {keys} keys | {rate} keys/s | ETA {eta_formatted}',
+          stream: process.stderr,
+        },
+        Presets.shades_classic,
+      )
+    : null;
+  bar?.start(total, 0, { keys: 0, rate: 0 });
+  const started = Date.now();
+  let lastLog = 0;
+  for (;;) {
+    const p = await planQueue.progress(plan.planId, total);
+    const finished = p.done + p.failed + p.cancelled;
+    const rate = Math.round(p.keys / Math.max(0.001, (Date.now() - started) / 1000));
+    bar?.update(finished, { keys: formatCount(p.keys), rate: formatCount(rate) });
+    if (!tty && Date.now() - lastLog > 5000) {
+      lastLog = Date.now();
+      log.info(
+        { planId: plan.planId, done: p.done, failed: p.failed, total, keys: p.keys, paused: p.paused },
+        'progress',
+      );
+    }
+    if (finished >= total || stopRequested()) {
+      bar?.stop();
+      return p;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function confirm(yes: boolean | undefined, plan: Plan): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) {
+    throw new InvalidOptionError('--yes', 'no terminal to confirm on; pass --yes to apply without asking');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(
+    `move ${plan.moves.length} slots (about ${formatBytes(plan.totals.bytes)})? [y/N] `,
+  );
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+function loadPlanFile(path: string): Plan {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InvalidOptionError('--file', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parsePlan(text);
+}
+
+/**
+ * A saved plan applies to the topology it was made for, or to that topology with some of the
+ * plan's own moves already done (an interrupted apply). Anything else is a stale plan.
+ */
+export function assertPlanApplies(plan: Plan, topology: Topology): void {
+  const open = openSlots(topology);
+  if (open.length) throw new OpenSlotsError(open);
+  const actual = fingerprintTopology(topology);
+  if (actual === plan.topologyFingerprint) return;
+  const owners = [...topology.owners];
+  for (const m of plan.moves) if (owners[m.slot] === m.to) owners[m.slot] = m.from;
+  if (fingerprintTopology({ ...topology, owners }) !== plan.topologyFingerprint) {
+    throw new StalePlanError(plan.planId, plan.topologyFingerprint, actual);
+  }
+}
+
+/** Keeping the queue on the cluster it rebalances would move the queue's own keys mid-plan. */
+function refuseQueueOnCluster(queueUrl: string, topology: Topology): void {
+  const u = new URL(queueUrl);
+  const addr = `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port || '6379'}`;
+  if (topology.nodes.some((n) => `${n.host}:${n.port}` === addr)) {
+    throw new InvalidOptionError(
+      '--queue',
+      `${addr} is a node of the cluster being rebalanced; keep the queue on a separate Redis (e.g. a small standalone instance)`,
+    );
+  }
+}

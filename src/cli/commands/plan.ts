@@ -1,0 +1,146 @@
+import { writeFileSync } from 'node:fs';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { NodePool, readTopology, type Topology } from '../../cluster/index.js';
+import { InvalidOptionError } from '../../errors/index.js';
+import { planToJson, planToYaml, type Plan } from '../../planner/index.js';
+import {
+  connectionFrom,
+  seedsFrom,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection-options.js';
+import { formatBytes, formatCount, shortId } from '../format.js';
+import { parsePositiveInt } from '../parse-flags.js';
+import {
+  addrOf,
+  groupMoves,
+  planFromCluster,
+  policyFromFlags,
+  withPlanOptions,
+  type PlanFlags,
+} from '../plan-flags.js';
+
+interface PlanCommandFlags extends ConnectionFlags, PlanFlags {
+  json?: boolean;
+  output?: string;
+}
+
+export function planCommand(program: Command): void {
+  withConnectionOptions(
+    withPlanOptions(
+      program
+        .command('plan')
+        .description(
+          'Compute the fewest slot moves for the balance asked for and show them (a dry run: nothing changes).\n' +
+            'NODE is a node id, an id prefix of at least 4 characters, or host:port.',
+        )
+        .option('-o, --output <file>', 'write the plan to a file (.json or .yaml) for review and `apply -f`')
+        .option(
+          '--json',
+          'print { planId, moves: [{slot, from, to, keys, bytes}], before, after, ... } as JSON',
+        ),
+    ),
+  ).action(async (flags: PlanCommandFlags) => {
+    const seeds = seedsFrom(flags);
+    const policy = policyFromFlags(flags);
+    const sample = flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
+    const pool = new NodePool(connectionFrom(flags));
+    try {
+      const topology = await readTopology(pool, seeds);
+      const plan = await planFromCluster(pool, topology, policy, sample);
+      if (flags.output) writePlan(flags.output, plan);
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(planDocument(plan), null, 2)}\n`
+          : renderPlan(plan, topology, flags.output),
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+export function writePlan(path: string, plan: Plan): void {
+  if (!/\.(ya?ml|json)$/i.test(path))
+    throw new InvalidOptionError('--output', `"${path}" must end in .yaml, .yml or .json`);
+  writeFileSync(path, /\.json$/i.test(path) ? planToJson(plan) + '\n' : planToYaml(plan));
+}
+
+export function renderPlan(plan: Plan, topology: Topology, written?: string): string {
+  const table = new Table({
+    head: [
+      'master',
+      'id',
+      'slots before',
+      'slots after',
+      'keys before',
+      'keys after',
+      'bytes after',
+      'share after',
+    ],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [], compact: true },
+  });
+  const ids = Object.keys(plan.before).sort((a, b) =>
+    addrOf(topology, a).localeCompare(addrOf(topology, b), 'en', { numeric: true }),
+  );
+  for (const id of ids) {
+    const b = plan.before[id]!;
+    const a = plan.after[id] ?? b;
+    table.push([
+      addrOf(topology, id),
+      shortId(id),
+      formatCount(b.slots),
+      formatCount(a.slots),
+      formatCount(b.keys),
+      formatCount(a.keys),
+      formatBytes(a.bytes),
+      `${(a.share * 100).toFixed(2)}%`,
+    ]);
+  }
+  const lines = [`plan ${plan.planId} (balance by ${plan.balanceBy})`, table.toString()];
+  if (plan.moves.length === 0) {
+    lines.push(`no moves: ${plan.reason ?? 'already balanced'}`);
+  } else {
+    lines.push(
+      `${formatCount(plan.totals.slots)} slots move, about ${formatCount(plan.totals.keys)} keys and ${formatBytes(plan.totals.bytes)}, in ${plan.waves.length} waves:`,
+    );
+    for (const g of groupMoves(plan)) {
+      lines.push(
+        `  ${addrOf(topology, g.from)} -> ${addrOf(topology, g.to)}: ${g.slots} slots, ${formatCount(g.keys)} keys: ${elide(g.ranges, 160)}`,
+      );
+    }
+  }
+  if (plan.deferred)
+    lines.push(
+      `${plan.deferred} more moves are deferred by the limits; run plan again after this one is applied`,
+    );
+  if (written) lines.push(`plan written to ${written}; apply it with: slotshift apply -f ${written}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Fragmented moves compact to thousands of ranges; the table shows the start, --json/-o hold all. */
+function elide(ranges: string, max: number): string {
+  if (ranges.length <= max) return ranges;
+  const cut = ranges.lastIndexOf(',', max);
+  const shown = ranges.slice(0, cut > 0 ? cut : max);
+  const total = ranges.split(',').length;
+  return `${shown},... (${total} ranges in all; --json or -o lists every slot)`;
+}
+
+/**
+ * `plan --json`: the plan, with `before`/`after` as node id → slot count (the documented contract)
+ * and the full per-node loads (slots, keys, bytes, share) under `beforeLoad`/`afterLoad`.
+ */
+export function planDocument(plan: Plan): Record<string, unknown> {
+  const counts = (loads: Plan['before']): Record<string, number> =>
+    Object.fromEntries(Object.entries(loads).map(([id, l]) => [id, l.slots]));
+  return {
+    ...plan,
+    before: counts(plan.before),
+    after: counts(plan.after),
+    beforeLoad: plan.before,
+    afterLoad: plan.after,
+  };
+}

@@ -1,0 +1,137 @@
+import { Option, type Command } from 'commander';
+import {
+  formatRanges,
+  masters,
+  toRanges,
+  type NodePool,
+  type SlotRange,
+  type Topology,
+} from '../cluster/index.js';
+import { InvalidOptionError } from '../errors/index.js';
+import { planMoves, type BalanceBy, type Plan, type PlanPolicy } from '../planner/index.js';
+import { collectSlotStats } from '../stats/index.js';
+import { parsePositiveInt, parseThreshold } from './parse-flags.js';
+
+export interface PlanFlags {
+  weight?: string[];
+  drain?: string[];
+  exclude?: string[];
+  pin?: string[];
+  useEmptyMasters?: boolean;
+  threshold?: string;
+  balanceBy?: string;
+  maxMoves?: string;
+  maxPerNode?: string;
+  sampleKeys?: string;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The policy flags `plan` and `apply` share. A NODE is a node id, an id prefix (≥ 4) or host:port. */
+export function withPlanOptions(cmd: Command): Command {
+  return cmd
+    .option('--weight <node=w>', 'relative weight of a master (repeat); 0 drains it; others weigh 1', collect)
+    .option('--drain <node>', 'move every slot off this master (repeat)', collect)
+    .option('--exclude <node>', 'leave this master alone: never source nor target (repeat)', collect)
+    .option('--pin <slots>', 'slots that must not move, e.g. 0-99,204 (repeat)', collect)
+    .option('--use-empty-masters', 'spread slots onto masters that hold none (e.g. just added)')
+    .option('--threshold <pct>', 'leave masters within this percent of their share alone', '2')
+    .addOption(
+      new Option('--balance-by <measure>', 'what to balance')
+        .choices(['slots', 'keys', 'memory'])
+        .default('slots'),
+    )
+    .option('--max-moves <n>', 'move at most this many slots in this run (the rest waits for the next)')
+    .option('--max-per-node <n>', 'at most this many moves per node at once', '4')
+    .option('--sample-keys <n>', 'keys per slot sampled with MEMORY USAGE for byte estimates (0: none)', '4');
+}
+
+export function parseSlotList(option: string, text: string): SlotRange[] {
+  const slots: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    const start = Number(m?.[1]);
+    const end = Number(m?.[2] ?? m?.[1]);
+    if (!m || start > end || end > 16383) {
+      throw new InvalidOptionError(
+        option,
+        `"${part}" is not a slot or slot range within 0-16383 (e.g. 0-99,204)`,
+      );
+    }
+    for (let s = start; s <= end; s++) slots.push(s);
+  }
+  return toRanges(slots);
+}
+
+export function policyFromFlags(flags: PlanFlags): PlanPolicy {
+  const weights: Record<string, number> = {};
+  for (const w of flags.weight ?? []) {
+    const eq = w.lastIndexOf('=');
+    const ref = w.slice(0, eq);
+    const value = Number(w.slice(eq + 1));
+    if (eq <= 0 || w.slice(eq + 1).trim() === '' || !Number.isFinite(value)) {
+      throw new InvalidOptionError(
+        '--weight',
+        `"${w}" is not NODE=WEIGHT with a number, e.g. 127.0.0.1:7000=2`,
+      );
+    }
+    weights[ref] = value;
+  }
+  return {
+    weights,
+    drain: flags.drain ?? [],
+    exclude: flags.exclude ?? [],
+    pin: (flags.pin ?? []).flatMap((p) => parseSlotList('--pin', p)),
+    useEmptyMasters: Boolean(flags.useEmptyMasters),
+    threshold: parseThreshold(flags.threshold ?? '2'),
+    balanceBy: (flags.balanceBy ?? 'slots') as BalanceBy,
+    maxMoves: flags.maxMoves === undefined ? null : parsePositiveInt('--max-moves', flags.maxMoves),
+    maxPerNode: parsePositiveInt('--max-per-node', flags.maxPerNode ?? '4'),
+  };
+}
+
+/** Reads slot stats and plans. Stats are read before planning so the plan carries key/byte estimates. */
+export async function planFromCluster(
+  pool: NodePool,
+  topology: Topology,
+  policy: PlanPolicy,
+  sampleKeys: number,
+): Promise<Plan> {
+  const stats = await collectSlotStats(pool, topology, {
+    sampleKeysPerSlot: sampleKeys,
+    pipelineChunk: 2048,
+  });
+  return planMoves(topology, stats, policy);
+}
+
+/** `from → to: ranges` lines, the form a reviewer reads. */
+export function groupMoves(
+  plan: Plan,
+): Array<{ from: string; to: string; slots: number; keys: number; bytes: number; ranges: string }> {
+  const groups = new Map<
+    string,
+    { from: string; to: string; slots: number[]; keys: number; bytes: number }
+  >();
+  for (const m of plan.moves) {
+    const k = `${m.from}>${m.to}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { from: m.from, to: m.to, slots: [], keys: 0, bytes: 0 }));
+    g.slots.push(m.slot);
+    g.keys += m.keys;
+    g.bytes += m.bytes;
+  }
+  return [...groups.values()]
+    .map((g) => ({
+      from: g.from,
+      to: g.to,
+      slots: g.slots.length,
+      keys: g.keys,
+      bytes: g.bytes,
+      ranges: formatRanges(toRanges(g.slots)),
+    }))
+    .sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+}
+
+export function addrOf(topology: Topology, id: string): string {
+  return masters(topology).find((m) => m.id === id)?.addr ?? id.slice(0, 8);
+}

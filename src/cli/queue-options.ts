@@ -1,0 +1,35 @@
+import { Option, type Command } from 'commander';
+import { InvalidOptionError } from '../errors/index.js';
+import { DEFAULT_QUEUE_NAME } from '../queue/index.js';
+
+export interface QueueFlags {
+  queue?: string;
+  queueName: string;
+}
+
+export function withQueueOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--queue <url>',
+        'Redis that holds the job queue, e.g. redis://127.0.0.1:6379 (not the cluster being rebalanced)',
+      ).env('SLOTSHIFT_QUEUE_URL'),
+    )
+    .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME);
+}
+
+export function queueUrlFrom(flags: QueueFlags): string {
+  if (!flags.queue) {
+    throw new InvalidOptionError(
+      '--queue',
+      'a queue Redis is required: --queue redis://HOST:PORT or SLOTSHIFT_QUEUE_URL',
+    );
+  }
+  try {
+    const u = new URL(flags.queue);
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('scheme');
+  } catch {
+    throw new InvalidOptionError('--queue', `"${flags.queue}" is not a redis:// or rediss:// URL`);
+  }
+  return flags.queue;
+}

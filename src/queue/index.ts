@@ -1,0 +1,4 @@
+export * from './node-limiter.js';
+export * from './plan-queue.js';
+export * from './slot-job.js';
+export * from './slot-worker.js';

@@ -1,0 +1,148 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { MOVE_SLOT_JOB, planKeys, slotJobId, type SlotJobData, type SlotJobResult } from './slot-job.js';
+
+export interface PlanProgress {
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly keys: number;
+  readonly verified: number;
+  readonly mismatches: number;
+  readonly paused: boolean;
+}
+
+/** Retries per slot for transient failures (IOERR, connection loss, CLUSTERDOWN). */
+export const SLOT_JOB_ATTEMPTS = 5;
+
+/** The producer side: enqueue a plan's slots, follow them, pause/resume/cancel. */
+export class PlanQueue {
+  readonly queue: Queue<SlotJobData, SlotJobResult>;
+  private readonly redis: Redis;
+
+  constructor(
+    queueUrl: string,
+    readonly queueName: string,
+  ) {
+    this.redis = new Redis(queueUrl, { maxRetriesPerRequest: null });
+    this.queue = new Queue<SlotJobData, SlotJobResult>(queueName, { connection: this.redis });
+  }
+
+  /**
+   * Adds one job per slot. Idempotent: a slot already done is skipped, a job already waiting or
+   * running is left alone (same job id), and a job that failed or was cancelled before is replaced,
+   * so running `apply` again resumes.
+   */
+  async enqueue(jobs: readonly SlotJobData[]): Promise<{ added: number; alreadyDone: number }> {
+    if (jobs.length === 0) return { added: 0, alreadyDone: 0 };
+    const planId = jobs[0]!.planId;
+    const keys = planKeys(this.queueName, planId);
+    await this.redis.del(keys.cancel);
+    const done = new Set(await this.redis.smembers(keys.done));
+    const todo = jobs.filter((j) => !done.has(String(j.slot)));
+    for (let i = 0; i < todo.length; i += 1000) {
+      const chunk = todo.slice(i, i + 1000);
+      const existing = await Promise.all(chunk.map((j) => this.queue.getJob(slotJobId(planId, j.slot))));
+      await Promise.all(
+        existing.map(async (job) => {
+          if (!job) return;
+          const finished = job.failedReason !== undefined || job.returnvalue?.outcome === 'cancelled';
+          if (finished && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
+        }),
+      );
+      await this.redis
+        .pipeline()
+        .srem(keys.failed, ...chunk.map((j) => String(j.slot)))
+        .srem(`${keys.failed}:cancelled`, ...chunk.map((j) => String(j.slot)))
+        .exec();
+      await this.queue.addBulk(
+        chunk.map((data) => ({
+          name: MOVE_SLOT_JOB,
+          data,
+          opts: {
+            jobId: slotJobId(planId, data.slot),
+            attempts: SLOT_JOB_ATTEMPTS,
+            backoff: { type: 'exponential', delay: 500 },
+            removeOnComplete: { age: 7 * 24 * 3600 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+          },
+        })),
+      );
+    }
+    return { added: todo.length, alreadyDone: jobs.length - todo.length };
+  }
+
+  async progress(planId: string, total: number): Promise<PlanProgress> {
+    const keys = planKeys(this.queueName, planId);
+    const [done, failed, cancelled, stats, paused] = await Promise.all([
+      this.redis.scard(keys.done),
+      this.redis.scard(keys.failed),
+      this.redis.scard(`${keys.failed}:cancelled`),
+      this.redis.hgetall(keys.stats),
+      this.queue.isPaused(),
+    ]);
+    return {
+      total,
+      done,
+      failed,
+      cancelled,
+      keys: Number(stats['keys'] ?? 0),
+      verified: Number(stats['verified'] ?? 0),
+      mismatches: Number(stats['mismatches'] ?? 0),
+      paused,
+    };
+  }
+
+  async failures(planId: string): Promise<Array<{ slot: number; reason: string }>> {
+    const reasons = await this.redis.hgetall(`${planKeys(this.queueName, planId).failed}:reasons`);
+    const failed = await this.redis.smembers(planKeys(this.queueName, planId).failed);
+    return failed
+      .map((s) => ({ slot: Number(s), reason: reasons[s] ?? 'unknown' }))
+      .sort((a, b) => a.slot - b.slot);
+  }
+
+  /** Slots with verification mismatches, from the completed jobs' results. */
+  async mismatches(
+    planId: string,
+    slots: readonly number[],
+  ): Promise<Array<{ slot: number; key: string; problem: string }>> {
+    const out: Array<{ slot: number; key: string; problem: string }> = [];
+    for (let i = 0; i < slots.length; i += 1000) {
+      const jobs = await Promise.all(
+        slots.slice(i, i + 1000).map((s) => this.queue.getJob(slotJobId(planId, s))),
+      );
+      for (const j of jobs)
+        for (const m of j?.returnvalue?.mismatches ?? []) out.push({ slot: j!.data.slot, ...m });
+    }
+    return out;
+  }
+
+  pause(): Promise<void> {
+    return this.queue.pause();
+  }
+
+  resume(): Promise<void> {
+    return this.queue.resume();
+  }
+
+  /** Slots not yet started are skipped (recorded as cancelled); slots in flight finish and close. */
+  async cancel(planId: string): Promise<void> {
+    await this.redis.set(planKeys(this.queueName, planId).cancel, '1', 'EX', 7 * 24 * 3600);
+  }
+
+  /** The plan most recently enqueued on this queue, for `pause`/`cancel` without a plan id. */
+  async setCurrentPlan(planId: string, total: number): Promise<void> {
+    await this.redis.hset(`${this.queueName}:slotshift:current`, { planId, total: String(total) });
+  }
+
+  async currentPlan(): Promise<{ planId: string; total: number } | null> {
+    const h = await this.redis.hgetall(`${this.queueName}:slotshift:current`);
+    return h['planId'] ? { planId: h['planId'], total: Number(h['total'] ?? 0) } : null;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.redis.quit();
+  }
+}

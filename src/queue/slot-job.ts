@@ -1,0 +1,78 @@
+import type { Move, Plan } from '../planner/index.js';
+import type { Topology } from '../cluster/index.js';
+import { masters } from '../cluster/index.js';
+
+export const DEFAULT_QUEUE_NAME = 'slotshift';
+export const MOVE_SLOT_JOB = 'move-slot';
+
+export interface JobEndpoint {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Everything a worker on any host needs to move one slot. Addresses only: never credentials. */
+export interface SlotJobData {
+  readonly planId: string;
+  readonly slot: number;
+  readonly from: JobEndpoint;
+  readonly to: JobEndpoint;
+  /** Estimated keys and bytes, for progress. */
+  readonly keys: number;
+  readonly bytes: number;
+  /** Every master when the plan was made, so a worker can announce new owners without a topology read. */
+  readonly masters: readonly JobEndpoint[];
+}
+
+export interface SlotJobResult {
+  readonly slot: number;
+  readonly outcome: 'moved' | 'already-moved' | 'cancelled';
+  readonly keys: number;
+  readonly batches: number;
+  readonly durationMs: number;
+  readonly bigKeys: readonly string[];
+  readonly verified?: boolean;
+  readonly mismatches?: readonly { key: string; problem: 'missing' | 'changed' }[];
+}
+
+/** Deterministic, so enqueueing the same plan twice adds nothing (BullMQ ignores a known job id). */
+export function slotJobId(planId: string, slot: number): string {
+  return `plan-${planId}-slot-${slot}`;
+}
+
+/**
+ * Jobs in an order that keeps every node pair busy: the plan's waves already cap the moves per node,
+ * and taking moves wave by wave interleaves the pairs so workers pulling from the head of the queue
+ * rarely wait on a node limit.
+ */
+export function slotJobsFor(plan: Plan, topology: Topology): SlotJobData[] {
+  const byId = new Map(masters(topology).map((m) => [m.id, { id: m.id, host: m.host, port: m.port }]));
+  const endpoint = (id: string): JobEndpoint => {
+    const e = byId.get(id);
+    if (!e) throw new Error(`plan names node ${id}, which the topology does not have`);
+    return e;
+  };
+  const all = [...byId.values()];
+  const ordered: Move[] = plan.waves.length
+    ? plan.waves.flatMap((w) => w.map((i) => plan.moves[i]!))
+    : [...plan.moves];
+  return ordered.map((m) => ({
+    planId: plan.planId,
+    slot: m.slot,
+    from: endpoint(m.from),
+    to: endpoint(m.to),
+    keys: m.keys,
+    bytes: m.bytes,
+    masters: all,
+  }));
+}
+
+/** Keys in the queue Redis, next to BullMQ's own. */
+export const planKeys = (queueName: string, planId: string) => ({
+  done: `${queueName}:slotshift:plan:${planId}:done`,
+  failed: `${queueName}:slotshift:plan:${planId}:failed`,
+  stats: `${queueName}:slotshift:plan:${planId}:stats`,
+  cancel: `${queueName}:slotshift:plan:${planId}:cancel`,
+});
+export const nodeLimitKey = (queueName: string, nodeId: string): string =>
+  `${queueName}:slotshift:node:${nodeId}:active`;

@@ -1,0 +1,157 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { NodePool, type ConnectionOptions } from '../cluster/index.js';
+import { isSlotshiftError } from '../errors/index.js';
+import {
+  Migrator,
+  DEFAULT_MIGRATOR_OPTIONS,
+  type KeyComparer,
+  type MigratorOptions,
+} from '../migrate/index.js';
+import { NodeLimiter } from './node-limiter.js';
+import { MOVE_SLOT_JOB, planKeys, type SlotJobData, type SlotJobResult } from './slot-job.js';
+
+export interface SlotWorkerOptions {
+  /** Queue Redis, e.g. `redis://127.0.0.1:6379`. */
+  readonly queueUrl: string;
+  readonly queueName: string;
+  /** How this worker reaches the cluster's nodes (credentials stay in the worker, never in jobs). */
+  readonly cluster: ConnectionOptions;
+  /** Slots this worker process moves at once. @defaultValue 16 */
+  readonly concurrency: number;
+  /** A node is source or target of at most this many slots at once, across all workers. @defaultValue 4 */
+  readonly perNodeLimit: number;
+  readonly migrator?: MigratorOptions;
+  readonly compareKeys?: KeyComparer;
+  /** Checks a moved slot; returns mismatches (empty when the target holds what the source had). */
+  readonly verify?: (
+    job: SlotJobData,
+    movedKeys: readonly string[],
+    pool: NodePool,
+  ) => Promise<SlotJobResult['mismatches']>;
+  readonly log: Logger;
+}
+
+export interface SlotWorker {
+  readonly worker: Worker<SlotJobData, SlotJobResult>;
+  /** Finishes the slots in flight (leaving none open), then stops. */
+  close(): Promise<void>;
+}
+
+const RETRY_WHEN_BUSY_MS = 25;
+
+/** Runs `move-slot` jobs: the BullMQ side of `migrateSlot`. Works in-process or as `slotshift worker`. */
+export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
+  const queueRedis = new Redis(options.queueUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const limiter = new NodeLimiter(queueRedis, options.queueName, options.perNodeLimit);
+  const pool = new NodePool(options.cluster);
+  const migrators = new Map<string, Migrator>();
+  const auth = { user: options.cluster.user, password: options.cluster.password };
+
+  const migratorFor = (data: SlotJobData): Migrator => {
+    let m = migrators.get(data.planId);
+    if (!m) {
+      m = new Migrator(
+        pool,
+        data.masters,
+        auth,
+        options.migrator ?? DEFAULT_MIGRATOR_OPTIONS,
+        options.compareKeys,
+        options.log,
+      );
+      migrators.set(data.planId, m);
+    }
+    return m;
+  };
+
+  const processor = async (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
+    const data = job.data;
+    const keys = planKeys(options.queueName, data.planId);
+    const log = options.log.child({
+      planId: data.planId,
+      slot: data.slot,
+      source: data.from.id,
+      target: data.to.id,
+      jobId: job.id,
+    });
+    if ((await queueRedis.exists(keys.cancel)) === 1) {
+      log.info('plan cancelled; slot left where it is');
+      await queueRedis.sadd(`${keys.failed}:cancelled`, String(data.slot));
+      return { slot: data.slot, outcome: 'cancelled', keys: 0, batches: 0, durationMs: 0, bigKeys: [] };
+    }
+    const lease = job.id ?? `${data.planId}:${data.slot}`;
+    const nodes = [data.from.id, data.to.id];
+    if (!(await limiter.tryAcquire(lease, nodes))) {
+      // Both nodes' places are taken by other slots: step aside without spending an attempt.
+      await job.moveToDelayed(Date.now() + RETRY_WHEN_BUSY_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      const moved: string[] = [];
+      const result = await migratorFor(data).migrate(
+        { slot: data.slot, from: data.from, to: data.to },
+        options.verify ? (_slot, batch) => moved.push(...batch) : undefined,
+      );
+      const mismatches = options.verify ? await options.verify(data, moved, pool) : undefined;
+      const out: SlotJobResult = { ...result, verified: options.verify ? true : undefined, mismatches };
+      const pipe = queueRedis.pipeline();
+      pipe.sadd(keys.done, String(data.slot));
+      pipe.hincrby(keys.stats, 'keys', result.keys);
+      if (mismatches?.length) pipe.hincrby(keys.stats, 'mismatches', mismatches.length);
+      if (options.verify) pipe.hincrby(keys.stats, 'verified', 1);
+      await pipe.exec();
+      log.info(
+        {
+          keys: result.keys,
+          batches: result.batches,
+          ms: Math.round(result.durationMs),
+          outcome: result.outcome,
+        },
+        'slot moved',
+      );
+      if (mismatches?.length) log.error({ mismatches }, 'slot verification found mismatches');
+      return out;
+    } catch (e) {
+      log.warn({ err: e }, 'slot move failed');
+      if (isSlotshiftError(e) && !e.retryable) {
+        // No retry can help (stale plan, conflicting key): fail now, keep the reason for the summary.
+        throw new UnrecoverableError(`${e.name}: ${e.message}`);
+      }
+      throw e;
+    } finally {
+      await limiter.release(lease, nodes);
+    }
+  };
+
+  const worker = new Worker<SlotJobData, SlotJobResult>(options.queueName, processor, {
+    connection: queueRedis,
+    concurrency: options.concurrency,
+    // A slot can take a while under a latency budget; the lock is renewed, this only bounds a dead worker.
+    lockDuration: 60_000,
+    autorun: true,
+  });
+  worker.on('failed', (job, err) => {
+    if (!job || job.name !== MOVE_SLOT_JOB) return;
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    const keys = planKeys(options.queueName, job.data.planId);
+    queueRedis
+      .pipeline()
+      .sadd(keys.failed, String(job.data.slot))
+      .hset(`${keys.failed}:reasons`, String(job.data.slot), err.message)
+      .exec()
+      .catch((e: unknown) => options.log.error({ err: e }, 'could not record a failed slot'));
+  });
+  worker.on('error', (err) => options.log.error({ err }, 'worker error'));
+
+  return {
+    worker,
+    close: async () => {
+      await worker.close();
+      await Promise.all([...migrators.values()].map((m) => m.flush()));
+      await pool.close();
+      await queueRedis.quit();
+    },
+  };
+}
