@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isSlotshiftError } from '../errors/index.js';
 import { applyCommand } from './commands/apply.js';
+import { controlCommands } from './commands/control.js';
+import { fixCommand } from './commands/fix.js';
+import { workerCommand } from './commands/worker.js';
 import { planCommand } from './commands/plan.js';
 import { statusCommand } from './commands/status.js';
 
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   statusCommand(program);
   planCommand(program);
   applyCommand(program);
+  workerCommand(program);
+  fixCommand(program);
+  controlCommands(program);
   return program;
 }
 

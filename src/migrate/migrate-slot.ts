@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { NodeAddress, NodePool } from '../cluster/index.js';
 import { BatchSizer } from './batch-sizer.js';
+import { reached } from './fault-injection.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
 import { classifyRedisError, errorMessage, isTransient } from './redis-reply-error.js';
 
@@ -84,6 +85,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
       bigKeys: [],
     };
   }
+  reached('after-importing');
   const migrating = await setSlot(source, slot, ['MIGRATING', to.id], 'SETSLOT MIGRATING', from);
   if (migrating === 'not-owner') {
     const owner = await ownerSeenBy(source, slot);
@@ -103,6 +105,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
     throw new SlotOwnedElsewhereError(slot, from.id, owner);
   }
 
+  reached('after-migrating');
   let keys = 0;
   let batches = 0;
   const bigKeys: string[] = [];
@@ -122,6 +125,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
     keys += moved;
     batches++;
     ctx.onBatch?.(slot, batch);
+    reached('mid-batches');
   }
   await finalize(ctx, source, target, move);
   const durationMs = performance.now() - started;
@@ -271,6 +275,7 @@ async function finalize(
 ): Promise<void> {
   const { slot, to, from } = move;
   await setNode(target, slot, to.id, to.id);
+  reached('after-node-target');
   for (let attempt = 0; ; attempt++) {
     try {
       await source.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);

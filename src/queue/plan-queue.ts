@@ -131,14 +131,23 @@ export class PlanQueue {
     await this.redis.set(planKeys(this.queueName, planId).cancel, '1', 'EX', 7 * 24 * 3600);
   }
 
-  /** The plan most recently enqueued on this queue, for `pause`/`cancel` without a plan id. */
-  async setCurrentPlan(planId: string, total: number): Promise<void> {
-    await this.redis.hset(`${this.queueName}:slotshift:current`, { planId, total: String(total) });
+  /**
+   * The plan most recently enqueued on this queue, kept whole so a later `apply` can resume it and
+   * `pause`/`cancel` can name it without a plan id.
+   */
+  async setCurrentPlan(planId: string, total: number, planJson: string): Promise<void> {
+    await this.redis.hset(`${this.queueName}:slotshift:current`, {
+      planId,
+      total: String(total),
+      plan: planJson,
+    });
   }
 
-  async currentPlan(): Promise<{ planId: string; total: number } | null> {
+  async currentPlan(): Promise<{ planId: string; total: number; planJson: string } | null> {
     const h = await this.redis.hgetall(`${this.queueName}:slotshift:current`);
-    return h['planId'] ? { planId: h['planId'], total: Number(h['total'] ?? 0) } : null;
+    return h['planId']
+      ? { planId: h['planId'], total: Number(h['total'] ?? 0), planJson: h['plan'] ?? '' }
+      : null;
   }
 
   async close(): Promise<void> {

@@ -127,8 +127,12 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const worker = new Worker<SlotJobData, SlotJobResult>(options.queueName, processor, {
     connection: queueRedis,
     concurrency: options.concurrency,
-    // A slot can take a while under a latency budget; the lock is renewed, this only bounds a dead worker.
-    lockDuration: 60_000,
+    // The lock is renewed every lockDuration/2 while a slot moves, so these only bound how long a
+    // killed worker's slots wait before another worker (or a resumed apply) takes them over.
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
+    // A slot re-run after a crash is safe (migrateSlot resumes from any step), so stalls are not failures.
+    maxStalledCount: 10,
     autorun: true,
   });
   worker.on('failed', (job, err) => {

@@ -23,3 +23,5 @@ export async function useRedis(): Promise<LocalRedis> {
   return redis;
 }
 export * from './cli.js';
+export * from './traffic.js';
+export * from './cluster-checks.js';

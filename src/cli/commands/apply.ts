@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { NodePool, openSlots, readTopology, type Topology } from '../../cluster/index.js';
@@ -9,6 +8,7 @@ import {
   fingerprintTopology,
   OpenSlotsError,
   parsePlan,
+  planToJson,
   StalePlanError,
   type Plan,
 } from '../../planner/index.js';
@@ -23,6 +23,7 @@ import { formatBytes, formatCount } from '../format.js';
 import { parsePositiveInt } from '../parse-flags.js';
 import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } from '../plan-flags.js';
 import { renderPlan } from './plan.js';
+import { confirmOrRefuse } from '../confirm.js';
 import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
 
 interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
@@ -85,7 +86,12 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   try {
     topology = await readTopology(pool, seeds);
     refuseQueueOnCluster(queueUrl, topology);
-    if (flags.file) {
+    const resumable = flags.file ? null : await unfinishedPlan(queueUrl, flags.queueName, topology);
+    if (resumable) {
+      plan = resumable;
+      log.info({ planId: plan.planId }, 'resuming the unfinished plan on the queue');
+      process.stdout.write(`resuming unfinished plan ${plan.planId} from the queue\n`);
+    } else if (flags.file) {
       plan = loadPlanFile(flags.file);
       assertPlanApplies(plan, topology);
     } else {
@@ -101,12 +107,24 @@ async function runApply(flags: ApplyFlags): Promise<number> {
     return 0;
   }
   process.stdout.write(renderPlan(plan, topology));
-  if (!(await confirm(flags.yes, plan))) return 2;
+  if (
+    !(await confirmOrRefuse(
+      flags.yes,
+      `move ${plan.moves.length} slots (about ${formatBytes(plan.totals.bytes)})?`,
+    ))
+  )
+    return 2;
 
   const planQueue = new PlanQueue(queueUrl, flags.queueName);
+  const previous = await planQueue.currentPlan();
+  if (previous && previous.planId !== plan.planId) {
+    // Its remaining jobs were made for a cluster that no longer exists; skipping them keeps the
+    // shared queue's workers on this plan only.
+    await planQueue.cancel(previous.planId);
+  }
   const jobs = slotJobsFor(plan, topology);
   const { added, alreadyDone } = await planQueue.enqueue(jobs);
-  await planQueue.setCurrentPlan(plan.planId, jobs.length);
+  await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
   log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
 
   const worker = flags.workers
@@ -199,19 +217,6 @@ async function follow(
   }
 }
 
-async function confirm(yes: boolean | undefined, plan: Plan): Promise<boolean> {
-  if (yes) return true;
-  if (!process.stdin.isTTY) {
-    throw new InvalidOptionError('--yes', 'no terminal to confirm on; pass --yes to apply without asking');
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(
-    `move ${plan.moves.length} slots (about ${formatBytes(plan.totals.bytes)})? [y/N] `,
-  );
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
-
 function loadPlanFile(path: string): Plan {
   let text: string;
   try {
@@ -226,8 +231,14 @@ function loadPlanFile(path: string): Plan {
  * A saved plan applies to the topology it was made for, or to that topology with some of the
  * plan's own moves already done (an interrupted apply). Anything else is a stale plan.
  */
-export function assertPlanApplies(plan: Plan, topology: Topology): void {
-  const open = openSlots(topology);
+export function assertPlanApplies(plan: Plan, topology: Topology, allowOwnOpenSlots = false): void {
+  const moves = new Map(plan.moves.map((m) => [m.slot, m]));
+  const open = openSlots(topology).filter((o) => {
+    const m = moves.get(o.slot);
+    // A slot left open by this very plan's move (a crash mid-slot) is finished by its job.
+    const own = m && new Set([m.from, m.to]).has(o.nodeId) && new Set([m.from, m.to]).has(o.peerId);
+    return !(allowOwnOpenSlots && own);
+  });
   if (open.length) throw new OpenSlotsError(open);
   const actual = fingerprintTopology(topology);
   if (actual === plan.topologyFingerprint) return;
@@ -247,5 +258,26 @@ function refuseQueueOnCluster(queueUrl: string, topology: Topology): void {
       '--queue',
       `${addr} is a node of the cluster being rebalanced; keep the queue on a separate Redis (e.g. a small standalone instance)`,
     );
+  }
+}
+
+/** The queue's current plan when it is unfinished and still fits the cluster: `apply` again resumes it. */
+async function unfinishedPlan(queueUrl: string, queueName: string, topology: Topology): Promise<Plan | null> {
+  const q = new PlanQueue(queueUrl, queueName);
+  try {
+    const current = await q.currentPlan();
+    if (!current?.planJson) return null;
+    const p = await q.progress(current.planId, current.total);
+    if (p.done >= p.total) return null;
+    const plan = parsePlan(current.planJson);
+    try {
+      assertPlanApplies(plan, topology, true);
+    } catch {
+      // The cluster moved on (another tool, another plan): a fresh plan is made instead.
+      return null;
+    }
+    return plan;
+  } finally {
+    await q.close();
   }
 }

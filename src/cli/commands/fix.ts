@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { NodePool, readTopology } from '../../cluster/index.js';
+import { createLogger } from '../../log/index.js';
+import { applyFix, computeFix, type FixAction } from '../../migrate/index.js';
+import {
+  connectionFrom,
+  seedsFrom,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection-options.js';
+import { shortId } from '../format.js';
+import { confirmOrRefuse } from '../confirm.js';
+
+interface FixFlags extends ConnectionFlags {
+  yes?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function fixCommand(program: Command): void {
+  withConnectionOptions(
+    program
+      .command('fix')
+      .description(
+        'Close open slots left by anything (slotshift, redis-cli, a crash): migrating/importing pairs,\n' +
+          'one-sided open slots, uncovered slots and masters that disagree on an owner. Prints what it\n' +
+          'will do and asks first. A half-done move is finished towards its target, never undone.',
+      )
+      .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+      .option('--dry-run', 'only print what would be done')
+      .option('--json', 'print the actions as JSON (with --dry-run: and do nothing)'),
+  ).action(async (flags: FixFlags) => {
+    const seeds = seedsFrom(flags);
+    const connection = connectionFrom(flags);
+    const pool = new NodePool(connection);
+    try {
+      const topology = await readTopology(pool, seeds);
+      const actions = await computeFix(pool, topology);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ actions }, null, 2)}\n`);
+      else process.stdout.write(renderActions(actions));
+      if (actions.length === 0 || flags.dryRun) return;
+      if (!(await confirmOrRefuse(flags.yes, `apply ${actions.length} repair(s)?`))) {
+        process.exitCode = 2;
+        return;
+      }
+      await applyFix(
+        pool,
+        topology,
+        actions,
+        { user: connection.user, password: connection.password },
+        createLogger(),
+      );
+      const after = await computeFix(pool, await readTopology(pool, seeds));
+      const unfixable = actions.filter((a) => a.kind === 'unfixable').length;
+      process.stdout.write(
+        after.length === 0
+          ? 'cluster repaired: no open slots left\n'
+          : `${after.length} problem(s) remain:\n${renderActions(after)}`,
+      );
+      if (after.length > 0 || unfixable > 0) process.exitCode = 1;
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+function renderActions(actions: readonly FixAction[]): string {
+  if (actions.length === 0) return 'nothing to fix: no open, uncovered or disputed slots\n';
+  const lines = actions.map((a) => {
+    switch (a.kind) {
+      case 'finish-move':
+        return `slot ${a.slot}: finish move ${shortId(a.from)} -> ${shortId(a.to)} (${a.reason})`;
+      case 'close':
+        return `slot ${a.slot}: SETSLOT STABLE on ${shortId(a.node)} (${a.reason})`;
+      case 'assign':
+        return `slot ${a.slot}: assign to ${shortId(a.owner)} (${a.reason})`;
+      case 'announce':
+        return `slot ${a.slot}: tell ${shortId(a.node)} the owner is ${shortId(a.owner)} (${a.reason})`;
+      case 'unfixable':
+        return `slot ${a.slot}: cannot fix automatically: ${a.reason}`;
+    }
+  });
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import { masters, type NodePool, type Topology } from '../cluster/index.js';
+import { Migrator } from './migrator.js';
+import { planFix, slotsNeedingRepair, type FixAction, type SlotKeyCounts } from './plan-fix.js';
+
+/** Key counts of the slots `fix` looks at, on every reachable master (I/O side of `planFix`). */
+export async function readRepairCounts(pool: NodePool, topology: Topology): Promise<SlotKeyCounts> {
+  const slots = slotsNeedingRepair(topology);
+  const counts = new Map<string, Map<number, number>>();
+  await Promise.all(
+    masters(topology)
+      .filter((m) => m.reachable)
+      .map(async (m) => {
+        const redis = await pool.get(m);
+        const pipe = redis.pipeline();
+        for (const s of slots) pipe.call('CLUSTER', 'COUNTKEYSINSLOT', String(s));
+        const replies = (await pipe.exec()) ?? [];
+        counts.set(m.id, new Map(slots.map((s, i) => [s, Number(replies[i]?.[1] ?? 0)])));
+      }),
+  );
+  return counts;
+}
+
+export async function computeFix(pool: NodePool, topology: Topology): Promise<FixAction[]> {
+  return planFix(topology, await readRepairCounts(pool, topology));
+}
+
+/** Carries out the actions in order; `finish-move` runs the same idempotent protocol as `apply`. */
+export async function applyFix(
+  pool: NodePool,
+  topology: Topology,
+  actions: readonly FixAction[],
+  auth: { user?: string; password?: string },
+  log?: Logger,
+): Promise<void> {
+  const byId = new Map(topology.nodes.map((n) => [n.id, n]));
+  const node = (id: string) => {
+    const n = byId.get(id);
+    if (!n) throw new Error(`fix names node ${id}, which the topology does not have`);
+    return n;
+  };
+  const migrator = new Migrator(pool, masters(topology), auth, undefined, undefined, log);
+  for (const a of actions) {
+    switch (a.kind) {
+      case 'close':
+        await (await pool.get(node(a.node))).call('CLUSTER', 'SETSLOT', String(a.slot), 'STABLE');
+        break;
+      case 'finish-move': {
+        const from = node(a.from);
+        const to = node(a.to);
+        await migrator.migrate({ slot: a.slot, from, to });
+        break;
+      }
+      case 'assign': {
+        const owner = node(a.owner);
+        await (await pool.get(owner)).call('CLUSTER', 'ADDSLOTS', String(a.slot));
+        // The new owner's claim needs an epoch no other node has, or gossip may not accept it.
+        await (await pool.get(owner)).call('CLUSTER', 'BUMPEPOCH');
+        for (const m of masters(topology)) {
+          if (m.id === owner.id || !m.reachable) continue;
+          await (await pool.get(m)).call('CLUSTER', 'SETSLOT', String(a.slot), 'NODE', owner.id);
+        }
+        break;
+      }
+      case 'announce':
+        await (await pool.get(node(a.node))).call('CLUSTER', 'SETSLOT', String(a.slot), 'NODE', a.owner);
+        break;
+      case 'unfixable':
+        break;
+    }
+    log?.info({ slot: a.slot, action: a.kind, reason: a.reason }, 'fixed slot');
+  }
+  await migrator.flush();
+}

@@ -1,0 +1,17 @@
+/**
+ * Crash-test hook: `SLOTSHIFT_FAULT=<step>:<n>` makes the process kill itself with SIGKILL the n-th
+ * time any slot reaches <step>, so tests can prove that a re-run finishes every slot from every
+ * point of the protocol. Unset in normal use; reading one environment variable is its whole cost.
+ */
+export type ProtocolStep = 'after-importing' | 'after-migrating' | 'mid-batches' | 'after-node-target';
+
+const spec = /^(after-importing|after-migrating|mid-batches|after-node-target):(\d+)$/.exec(
+  process.env['SLOTSHIFT_FAULT'] ?? '',
+);
+let remaining = spec ? Number(spec[2]) : 0;
+
+export function reached(step: ProtocolStep): void {
+  if (!spec || spec[1] !== step) return;
+  remaining--;
+  if (remaining === 0) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,161 @@
+import { masters, type Topology } from '../cluster/index.js';
+
+/** What `fix` does for one slot. Computed purely from the topology and key counts, then executed. */
+export type FixAction =
+  | { kind: 'finish-move'; slot: number; from: string; to: string; reason: string }
+  | { kind: 'close'; slot: number; node: string; reason: string }
+  | { kind: 'assign'; slot: number; owner: string; reason: string }
+  | { kind: 'announce'; slot: number; owner: string; node: string; reason: string }
+  | { kind: 'unfixable'; slot: number; reason: string };
+
+/** Keys each master holds in the slots `fix` looks at: `counts.get(nodeId)?.get(slot)`. */
+export type SlotKeyCounts = ReadonlyMap<string, ReadonlyMap<number, number>>;
+
+/** Slots `fix` needs key counts for: every open, uncovered or disputed slot. */
+export function slotsNeedingRepair(topology: Topology): number[] {
+  const slots = new Set<number>();
+  for (const n of topology.nodes) {
+    for (const m of n.migrating) slots.add(m.slot);
+    for (const i of n.importing) slots.add(i.slot);
+  }
+  topology.owners.forEach((o, s) => {
+    if (o === null) slots.add(s);
+  });
+  for (const d of topology.disagreements) slots.add(d.slot);
+  return [...slots].sort((a, b) => a - b);
+}
+
+/**
+ * Decides how to close every open slot, cover every uncovered slot and settle disputed owners.
+ * The rule is to move forward, never back: a half-done move whose keys already reached the target is
+ * finished towards the target (MIGRATE cannot be undone key by key without risking loss); a slot
+ * opened on one side only, with no keys on the other side, is simply closed.
+ */
+export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] {
+  const actions: FixAction[] = [];
+  const keysOn = (node: string, slot: number): number => counts.get(node)?.get(slot) ?? 0;
+  const masterIds = new Set(masters(topology).map((m) => m.id));
+  for (const slot of slotsNeedingRepair(topology)) {
+    const owner = topology.owners[slot] ?? null;
+    const migrating = topology.nodes.flatMap((n) =>
+      n.migrating.filter((m) => m.slot === slot).map((m) => ({ node: n.id, peer: m.to })),
+    );
+    const importing = topology.nodes.flatMap((n) =>
+      n.importing.filter((i) => i.slot === slot).map((i) => ({ node: n.id, peer: i.from })),
+    );
+
+    if (owner === null) {
+      const holders = [...masterIds].filter((id) => keysOn(id, slot) > 0);
+      if (holders.length > 1) {
+        actions.push({
+          kind: 'unfixable',
+          slot,
+          reason: `no owner and keys on ${holders.length} masters; move them to one master by hand`,
+        });
+        continue;
+      }
+      const chosen = holders[0] ?? fewestSlots(topology);
+      if (chosen)
+        actions.push({
+          kind: 'assign',
+          slot,
+          owner: chosen,
+          reason: holders.length
+            ? 'uncovered; the only master holding its keys takes it'
+            : 'uncovered and empty; the master with the fewest slots takes it',
+        });
+      continue;
+    }
+
+    const handled = new Set<string>();
+    for (const m of migrating) {
+      const pair = importing.find((i) => i.node === m.peer && i.peer === m.node);
+      if (m.node !== owner) {
+        actions.push({
+          kind: 'close',
+          slot,
+          node: m.node,
+          reason: 'migrating on a node that does not own the slot',
+        });
+        handled.add(m.node);
+        continue;
+      }
+      if (pair || keysOn(m.peer, slot) > 0) {
+        actions.push({
+          kind: 'finish-move',
+          slot,
+          from: m.node,
+          to: m.peer,
+          reason: pair
+            ? 'open migrating/importing pair: finish the move'
+            : 'migrating, and the target already holds keys: finish the move',
+        });
+        handled.add(m.node).add(m.peer);
+      } else {
+        actions.push({
+          kind: 'close',
+          slot,
+          node: m.node,
+          reason: 'migrating only, nothing moved yet: close it',
+        });
+        handled.add(m.node);
+      }
+    }
+    for (const i of importing) {
+      if (handled.has(i.node)) continue;
+      if (i.node === owner) {
+        actions.push({
+          kind: 'close',
+          slot,
+          node: i.node,
+          reason: 'importing on the owner itself: close it',
+        });
+      } else if (keysOn(i.node, slot) > 0) {
+        actions.push({
+          kind: 'finish-move',
+          slot,
+          from: owner,
+          to: i.node,
+          reason: 'importing only, but keys already arrived: finish the move',
+        });
+      } else {
+        actions.push({
+          kind: 'close',
+          slot,
+          node: i.node,
+          reason: 'importing only, nothing arrived: close it',
+        });
+      }
+      handled.add(i.node);
+    }
+    for (const d of topology.disagreements.filter((x) => x.slot === slot)) {
+      if (handled.has(d.nodeId) || !masterIds.has(d.nodeId)) continue;
+      if (keysOn(d.nodeId, slot) > 0 && d.nodeId !== owner) {
+        actions.push({
+          kind: 'finish-move',
+          slot,
+          from: d.nodeId,
+          to: owner,
+          reason: 'a master that disagrees on the owner still holds keys: move them to the owner',
+        });
+      } else {
+        actions.push({
+          kind: 'announce',
+          slot,
+          owner,
+          node: d.nodeId,
+          reason: `node sees ${d.seen ?? 'no owner'}; tell it the owner`,
+        });
+      }
+      handled.add(d.nodeId);
+    }
+  }
+  return actions;
+}
+
+function fewestSlots(topology: Topology): string | null {
+  const ms = masters(topology).filter((m) => !m.failing);
+  const count = new Map(ms.map((m) => [m.id, 0]));
+  for (const o of topology.owners) if (o !== null && count.has(o)) count.set(o, count.get(o)! + 1);
+  return [...count].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
+}

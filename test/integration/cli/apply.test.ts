@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { masters, slotCount } from '../../../src/cluster/index.js';
+import {
+  expectSettled,
+  loadStrings,
+  missingLoadedKeys,
+  runCli,
+  startLocalCluster,
+  startLocalRedis,
+  startTraffic,
+} from '../../harness/index.js';
+
+const KEYS = 20_000;
+
+describe('slotshift apply', () => {
+  it('scales out onto empty masters while a cluster client keeps reading and writing', async () => {
+    const cluster = await startLocalCluster({ masters: 3, emptyMasters: 3 });
+    const queue = await startLocalRedis();
+    try {
+      await loadStrings(cluster, { keys: KEYS, prefix: 'load' });
+      const traffic = startTraffic(cluster.nodes[0]!, 'app');
+      const r = await runCli([
+        'apply',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '--queue',
+        queue.url,
+        '--yes',
+      ]);
+      const report = await traffic.stop();
+      expect(r.stderr).not.toMatch(/"level":50/);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/(\d+) of \1 slots moved/);
+      expect(report.errors).toEqual([]);
+      expect(report.vanished).toEqual([]);
+      expect(report.lost).toEqual([]);
+      expect(report.ops).toBeGreaterThan(100);
+      const t = await expectSettled(cluster);
+      const counts = masters(t).map((m) => slotCount(m.slots));
+      expect(Math.min(...counts)).toBeGreaterThan((16384 / 6) * 0.97);
+      expect(await missingLoadedKeys(cluster, 'load', KEYS)).toEqual([]);
+
+      const again = await runCli([
+        'apply',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '--queue',
+        queue.url,
+        '--yes',
+      ]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('nothing to do');
+    } finally {
+      await cluster.stop();
+      await queue.stop();
+    }
+  });
+
+  it('refuses without --yes when there is no terminal, and changes nothing', async () => {
+    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
+    const queue = await startLocalRedis();
+    try {
+      const r = await runCli([
+        'apply',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '--queue',
+        queue.url,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('pass --yes');
+      const t = await expectSettled(cluster);
+      expect(
+        masters(t)
+          .map((m) => slotCount(m.slots))
+          .sort(),
+      ).toEqual([0, 8192, 8192]);
+    } finally {
+      await cluster.stop();
+      await queue.stop();
+    }
+  });
+
+  it('refuses a queue on the cluster being rebalanced', async () => {
+    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
+    try {
+      const r = await runCli([
+        'apply',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '--queue',
+        `redis://${cluster.seeds[1]}`,
+        '--yes',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('is a node of the cluster being rebalanced');
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe('slotshift apply survives kill -9 at every protocol step', () => {
+  for (const [step, n] of [
+    ['after-importing', 40],
+    ['after-migrating', 40],
+    ['mid-batches', 30],
+    ['after-node-target', 40],
+  ] as const) {
+    it(`killed ${step}, then run again: completes, nothing lost, no slot open`, async () => {
+      const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
+      const queue = await startLocalRedis();
+      try {
+        // Enough keys that nearly every slot holds some: the planner moves empty slots first.
+        await loadStrings(cluster, { keys: 60_000, prefix: 'kill' });
+        const args = [
+          'apply',
+          '--seed',
+          cluster.seeds[0]!,
+          '--use-empty-masters',
+          '--queue',
+          queue.url,
+          '--yes',
+          '--concurrency',
+          '4',
+        ];
+        const killed = await runCli(args, { SLOTSHIFT_FAULT: `${step}:${n}`, SLOTSHIFT_LOG_LEVEL: 'warn' });
+        expect(killed.code).not.toBe(0);
+        expect(killed.stdout).not.toMatch(/slots moved/);
+        const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        expect(resumed.stdout).toContain('resuming unfinished plan');
+        expect(resumed.code).toBe(0);
+        await expectSettled(cluster);
+        expect(await missingLoadedKeys(cluster, 'kill', 60_000)).toEqual([]);
+      } finally {
+        await cluster.stop();
+        await queue.stop();
+      }
+    });
+  }
+});
