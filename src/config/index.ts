@@ -29,3 +29,4 @@ export {
   type PlanFile,
 } from './plan-file.js';
 export { parseByteSize, parseDuration } from './units.js';
+export { policyFromPlanFile } from './plan-policy.js';
