@@ -274,6 +274,7 @@ async function finalize(
   move: SlotMoveSpec,
 ): Promise<void> {
   const { slot, to, from } = move;
+  await awaitTargetEpoch(source, target, move);
   await setNode(target, slot, to.id, to.id);
   reached('after-node-target');
   for (let attempt = 0; ; attempt++) {
@@ -328,4 +329,43 @@ async function ownerSeenBy(node: Redis, slot: number): Promise<string | null> {
 
 function backoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+}
+
+const EPOCH_WAIT_MS = 10_000;
+
+/**
+ * Between SETSLOT NODE on the target and on the source both claim the slot. If the source's config
+ * epoch is the higher one, its gossip wins: the target gives the slot back and deletes the keys it
+ * just received (Redis drops keys of a slot it loses to a higher epoch). The target bumps its epoch
+ * past every epoch it knows when it takes the slot, so the race is closed once the target has heard
+ * of the source's epoch: wait for that (gossip carries it within a few node timeouts at most). The
+ * limiter keeps a node from being a source and a target at once, so the source does not bump again
+ * meanwhile.
+ */
+async function awaitTargetEpoch(source: Redis, target: Redis, move: SlotMoveSpec): Promise<void> {
+  const deadline = Date.now() + EPOCH_WAIT_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    const [sourceInfo, targetInfo] = await Promise.all([
+      source.call('CLUSTER', 'INFO'),
+      target.call('CLUSTER', 'INFO'),
+    ]);
+    const sourceEpoch = infoNumber(sourceInfo, 'cluster_my_epoch');
+    const targetKnows = infoNumber(targetInfo, 'cluster_current_epoch');
+    if (targetKnows >= sourceEpoch) return;
+    if (Date.now() > deadline) {
+      throw new SlotProtocolError(
+        move.slot,
+        'epoch check before SETSLOT NODE',
+        move.to.id,
+        `the target knows epoch ${targetKnows} but the source has ${sourceEpoch}; gossip between them seems stuck`,
+        true,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+function infoNumber(info: unknown, field: string): number {
+  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(String(info));
+  return m ? Number(m[1]) : 0;
 }

@@ -3,23 +3,29 @@ import { luaScript, runScript } from '../cluster/index.js';
 import { nodeLimitKey } from './slot-job.js';
 
 /**
- * KEYS: [sourceActive, targetActive] — sorted sets of holder tokens scored by lease expiry (ms)
+ * KEYS: [source-as-source, target-as-target, source-as-target, target-as-source] — sorted sets of
+ *       holder tokens scored by lease expiry (ms)
  * ARGV: [limit, token, leaseMs]
- * Output: 1 when the token now holds a place on both nodes, 0 when either node is full.
+ * Output: 1 when the token now holds a place on both nodes, 0 when a node is full or busy in the
+ *         other role.
+ * A node is never source and target at once: a node that receives a slot bumps its config epoch,
+ * and a source whose epoch rises mid-move could win the slot back by gossip and make the target
+ * drop the keys it just received (see awaitTargetEpoch in migrate-slot.ts).
  * The clock is the queue server's TIME, not a worker's, so workers on hosts with skewed clocks
  * agree on when a lease of a crashed worker expires.
  */
-const ACQUIRE_V1 = luaScript(`
+const ACQUIRE_V2 = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+for i = 1, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
+if redis.call('ZCARD', KEYS[3]) > 0 or redis.call('ZCARD', KEYS[4]) > 0 then return 0 end
+for i = 1, 2 do
   if redis.call('ZSCORE', KEYS[i], ARGV[2]) == false and redis.call('ZCARD', KEYS[i]) >= limit then
     return 0
   end
 end
-for i = 1, #KEYS do
+for i = 1, 2 do
   redis.call('ZADD', KEYS[i], now + tonumber(ARGV[3]), ARGV[2])
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3]) * 2)
 end
@@ -28,7 +34,7 @@ return 1
 
 /**
  * A per-node cap that holds across every worker process on every host: a node is source or target
- * of at most `limit` slots at once. Leases expire, so a killed worker frees its places.
+ * of at most `limit` slots at once, and never both. Leases expire, so a killed worker frees its places.
  */
 export class NodeLimiter {
   constructor(
@@ -38,9 +44,17 @@ export class NodeLimiter {
     private readonly leaseMs = 60_000,
   ) {}
 
-  async tryAcquire(token: string, nodeIds: readonly string[]): Promise<boolean> {
-    const keys = nodeIds.map((id) => nodeLimitKey(this.queueName, id));
-    const r = await runScript(this.redis, ACQUIRE_V1, keys, [
+  private keys(sourceId: string, targetId: string): string[] {
+    return [
+      nodeLimitKey(this.queueName, sourceId, 'source'),
+      nodeLimitKey(this.queueName, targetId, 'target'),
+      nodeLimitKey(this.queueName, sourceId, 'target'),
+      nodeLimitKey(this.queueName, targetId, 'source'),
+    ];
+  }
+
+  async tryAcquire(token: string, sourceId: string, targetId: string): Promise<boolean> {
+    const r = await runScript(this.redis, ACQUIRE_V2, this.keys(sourceId, targetId), [
       String(this.limit),
       token,
       String(this.leaseMs),
@@ -48,9 +62,8 @@ export class NodeLimiter {
     return r === 1;
   }
 
-  async release(token: string, nodeIds: readonly string[]): Promise<void> {
-    const pipe = this.redis.pipeline();
-    for (const id of nodeIds) pipe.zrem(nodeLimitKey(this.queueName, id), token);
-    await pipe.exec();
+  async release(token: string, sourceId: string, targetId: string): Promise<void> {
+    const [asSource, asTarget] = this.keys(sourceId, targetId);
+    await this.redis.pipeline().zrem(asSource!, token).zrem(asTarget!, token).exec();
   }
 }

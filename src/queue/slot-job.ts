@@ -74,5 +74,5 @@ export const planKeys = (queueName: string, planId: string) => ({
   stats: `${queueName}:slotshift:plan:${planId}:stats`,
   cancel: `${queueName}:slotshift:plan:${planId}:cancel`,
 });
-export const nodeLimitKey = (queueName: string, nodeId: string): string =>
-  `${queueName}:slotshift:node:${nodeId}:active`;
+export const nodeLimitKey = (queueName: string, nodeId: string, role: 'source' | 'target'): string =>
+  `${queueName}:slotshift:node:${nodeId}:${role}`;

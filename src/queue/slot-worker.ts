@@ -81,8 +81,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       return { slot: data.slot, outcome: 'cancelled', keys: 0, batches: 0, durationMs: 0, bigKeys: [] };
     }
     const lease = job.id ?? `${data.planId}:${data.slot}`;
-    const nodes = [data.from.id, data.to.id];
-    if (!(await limiter.tryAcquire(lease, nodes))) {
+    if (!(await limiter.tryAcquire(lease, data.from.id, data.to.id))) {
       // Both nodes' places are taken by other slots: step aside without spending an attempt.
       await job.moveToDelayed(Date.now() + RETRY_WHEN_BUSY_MS, token);
       throw new DelayedError();
@@ -120,7 +119,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       }
       throw e;
     } finally {
-      await limiter.release(lease, nodes);
+      await limiter.release(lease, data.from.id, data.to.id);
     }
   };
 

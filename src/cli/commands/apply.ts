@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { NodePool, openSlots, readTopology, type Topology } from '../../cluster/index.js';
+import { NodePool, readTopology, type Topology } from '../../cluster/index.js';
 import { InvalidOptionError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import {
-  fingerprintTopology,
-  OpenSlotsError,
-  parsePlan,
-  planToJson,
-  StalePlanError,
-  type Plan,
-} from '../../planner/index.js';
+import { parsePlan, planToJson, type Plan } from '../../planner/index.js';
 import { PlanQueue, slotJobsFor, startSlotWorker, type PlanProgress } from '../../queue/index.js';
 import {
   connectionFrom,
@@ -23,6 +15,7 @@ import { formatBytes, formatCount } from '../format.js';
 import { parsePositiveInt } from '../parse-flags.js';
 import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } from '../plan-flags.js';
 import { renderPlan } from './plan.js';
+import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
 import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
 
@@ -49,7 +42,10 @@ export function applyCommand(program: Command): void {
             'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
               'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
           )
-          .option('-f, --file <plan>', 'apply a plan saved by `slotshift plan -o` instead of planning now')
+          .option(
+            '-f, --file <plan>',
+            'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
+          )
           .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
           .option('--concurrency <n>', 'slots this process moves at once', '24')
           .option(
@@ -92,8 +88,14 @@ async function runApply(flags: ApplyFlags): Promise<number> {
       log.info({ planId: plan.planId }, 'resuming the unfinished plan on the queue');
       process.stdout.write(`resuming unfinished plan ${plan.planId} from the queue\n`);
     } else if (flags.file) {
-      plan = loadPlanFile(flags.file);
-      assertPlanApplies(plan, topology);
+      const source = readPlanSource(flags.file);
+      const sample =
+        flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
+      if (source.kind === 'saved') assertPlanApplies(source.plan, topology);
+      plan =
+        source.kind === 'saved'
+          ? source.plan
+          : await planForDesiredState(pool, topology, source.file, sample);
     } else {
       const sample =
         flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
@@ -214,38 +216,6 @@ async function follow(
       return p;
     }
     await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function loadPlanFile(path: string): Plan {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InvalidOptionError('--file', `cannot read ${path}: ${(e as Error).message}`);
-  }
-  return parsePlan(text);
-}
-
-/**
- * A saved plan applies to the topology it was made for, or to that topology with some of the
- * plan's own moves already done (an interrupted apply). Anything else is a stale plan.
- */
-export function assertPlanApplies(plan: Plan, topology: Topology, allowOwnOpenSlots = false): void {
-  const moves = new Map(plan.moves.map((m) => [m.slot, m]));
-  const open = openSlots(topology).filter((o) => {
-    const m = moves.get(o.slot);
-    // A slot left open by this very plan's move (a crash mid-slot) is finished by its job.
-    const own = m && new Set([m.from, m.to]).has(o.nodeId) && new Set([m.from, m.to]).has(o.peerId);
-    return !(allowOwnOpenSlots && own);
-  });
-  if (open.length) throw new OpenSlotsError(open);
-  const actual = fingerprintTopology(topology);
-  if (actual === plan.topologyFingerprint) return;
-  const owners = [...topology.owners];
-  for (const m of plan.moves) if (owners[m.slot] === m.to) owners[m.slot] = m.from;
-  if (fingerprintTopology({ ...topology, owners }) !== plan.topologyFingerprint) {
-    throw new StalePlanError(plan.planId, plan.topologyFingerprint, actual);
   }
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../connection-options.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
 import { parsePositiveInt } from '../parse-flags.js';
+import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import {
   addrOf,
   groupMoves,
@@ -23,6 +24,7 @@ import {
 
 interface PlanCommandFlags extends ConnectionFlags, PlanFlags {
   json?: boolean;
+  file?: string;
   output?: string;
 }
 
@@ -34,6 +36,10 @@ export function planCommand(program: Command): void {
         .description(
           'Compute the fewest slot moves for the balance asked for and show them (a dry run: nothing changes).\n' +
             'NODE is a node id, an id prefix of at least 4 characters, or host:port.',
+        )
+        .option(
+          '-f, --file <plan.yaml>',
+          'plan for the desired state in a RebalancePlan file (see config/plans/) instead of the flags',
         )
         .option('-o, --output <file>', 'write the plan to a file (.json or .yaml) for review and `apply -f`')
         .option(
@@ -48,7 +54,9 @@ export function planCommand(program: Command): void {
     const pool = new NodePool(connectionFrom(flags));
     try {
       const topology = await readTopology(pool, seeds);
-      const plan = await planFromCluster(pool, topology, policy, sample);
+      const plan = flags.file
+        ? await planFromFile(pool, topology, flags.file, sample)
+        : await planFromCluster(pool, topology, policy, sample);
       if (flags.output) writePlan(flags.output, plan);
       process.stdout.write(
         flags.json
@@ -143,4 +151,13 @@ export function planDocument(plan: Plan): Record<string, unknown> {
     beforeLoad: plan.before,
     afterLoad: plan.after,
   };
+}
+
+async function planFromFile(pool: NodePool, topology: Topology, path: string, sample: number): Promise<Plan> {
+  const source = readPlanSource(path);
+  if (source.kind === 'saved') {
+    assertPlanApplies(source.plan, topology);
+    return source.plan;
+  }
+  return planForDesiredState(pool, topology, source.file, sample);
 }
