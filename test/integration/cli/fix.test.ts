@@ -1,0 +1,171 @@
+import calculateSlot from 'cluster-key-slot';
+import { spawn } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openSlots } from '../../../src/cluster/index.js';
+import {
+  expectSettled,
+  runCli,
+  topologyOf,
+  useCluster,
+  type LocalCluster,
+  type LocalNode,
+} from '../../harness/index.js';
+
+function tagFor(slot: number): string {
+  for (let i = 0; ; i++) if (calculateSlot(`{f${i}}`) === slot) return `{f${i}}`;
+}
+
+describe('slotshift fix', () => {
+  let cluster: LocalCluster;
+  let a: LocalNode, b: LocalNode;
+  beforeAll(async () => {
+    cluster = await useCluster({ masters: 3 });
+    [a, b] = cluster.nodes as [LocalNode, LocalNode];
+  });
+  const fix = (...extra: string[]) => runCli(['fix', '--seed', cluster.seeds[0]!, '--yes', ...extra]);
+  const call = async (n: LocalNode, ...args: string[]) => {
+    const c = cluster.connect(n);
+    try {
+      return await c.call(args[0]!, ...args.slice(1));
+    } finally {
+      c.disconnect();
+    }
+  };
+  async function keysIn(slot: number, n: number): Promise<string[]> {
+    const tag = tagFor(slot);
+    const keys = Array.from({ length: n }, (_, i) => `${tag}:${i}`);
+    for (const k of keys) await call(a, 'SET', k, k);
+    return keys;
+  }
+  async function expectKeysServed(keys: string[]): Promise<void> {
+    const r = await runCli(['status', '--seed', cluster.seeds[0]!, '--json']);
+    const total = (JSON.parse(r.stdout) as { masters: Array<{ keys: number }> }).masters.reduce(
+      (s, m) => s + m.keys,
+      0,
+    );
+    expect(total).toBeGreaterThanOrEqual(keys.length);
+    const t = await topologyOf(cluster);
+    const owner = cluster.nodes.find((n) => n.id === t.owners[calculateSlot(keys[0]!)])!;
+    const c = cluster.connect(owner);
+    expect(await c.mget(...keys)).toEqual(keys);
+    c.disconnect();
+  }
+
+  it('says there is nothing to fix on a healthy cluster', async () => {
+    const r = await fix();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('nothing to fix');
+  });
+
+  it('finishes a migrating/importing pair with keys half moved', async () => {
+    const keys = await keysIn(100, 20);
+    await call(b, 'CLUSTER', 'SETSLOT', '100', 'IMPORTING', a.id);
+    await call(a, 'CLUSTER', 'SETSLOT', '100', 'MIGRATING', b.id);
+    await call(a, 'MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 10));
+    const r = await fix();
+    expect(r.stdout).toContain('slot 100: finish move');
+    expect(r.code).toBe(0);
+    const t = await expectSettled(cluster);
+    expect(t.owners[100]).toBe(b.id);
+    await expectKeysServed(keys);
+  });
+
+  it('closes an importing-only slot where nothing arrived', async () => {
+    await call(b, 'CLUSTER', 'SETSLOT', '200', 'IMPORTING', a.id);
+    const r = await fix();
+    expect(r.stdout).toContain('slot 200: SETSLOT STABLE');
+    const t = await expectSettled(cluster);
+    expect(t.owners[200]).toBe(a.id);
+  });
+
+  it('closes a migrating-only slot where nothing moved', async () => {
+    const keys = await keysIn(300, 5);
+    await call(a, 'CLUSTER', 'SETSLOT', '300', 'MIGRATING', b.id);
+    const r = await fix();
+    expect(r.stdout).toContain('slot 300: SETSLOT STABLE');
+    const t = await expectSettled(cluster);
+    expect(t.owners[300]).toBe(a.id);
+    await expectKeysServed(keys);
+  });
+
+  it('finishes an importing-only slot whose keys already arrived', async () => {
+    const keys = await keysIn(400, 6);
+    await call(b, 'CLUSTER', 'SETSLOT', '400', 'IMPORTING', a.id);
+    await call(a, 'CLUSTER', 'SETSLOT', '400', 'MIGRATING', b.id);
+    await call(a, 'MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 3));
+    await call(a, 'CLUSTER', 'SETSLOT', '400', 'STABLE');
+    const r = await fix();
+    expect(r.stdout).toContain('slot 400: finish move');
+    await expectSettled(cluster);
+    await expectKeysServed(keys);
+  });
+
+  it('assigns an uncovered slot', async () => {
+    for (const n of cluster.nodes) await call(n, 'CLUSTER', 'DELSLOTS', '500');
+    const before = await topologyOf(cluster);
+    expect(before.owners[500]).toBeNull();
+    const r = await fix();
+    expect(r.stdout).toContain('slot 500: assign');
+    await expectSettled(cluster);
+  });
+
+  it('--dry-run --json lists actions and changes nothing', async () => {
+    await call(b, 'CLUSTER', 'SETSLOT', '600', 'IMPORTING', a.id);
+    const r = await runCli(['fix', '--seed', cluster.seeds[0]!, '--dry-run', '--json']);
+    expect(JSON.parse(r.stdout)).toEqual({
+      actions: [expect.objectContaining({ kind: 'close', slot: 600, node: b.id })],
+    });
+    expect(openSlots(await topologyOf(cluster))).toHaveLength(1);
+    await fix();
+    await expectSettled(cluster);
+  });
+
+  it('repairs slots left open by a killed redis-cli --cluster reshard', async () => {
+    // Enough keys in the moving slots that redis-cli is still busy when it is killed.
+    const c = cluster.connect(a);
+    const pipe = c.pipeline();
+    for (let s = 1000; s < 1100; s++) {
+      const tag = tagFor(s);
+      for (let i = 0; i < 200; i++) pipe.set(`${tag}:${i}`, 'v'.repeat(100));
+    }
+    await pipe.exec();
+    c.disconnect();
+    const child = spawn(
+      'redis-cli',
+      [
+        '--cluster',
+        'reshard',
+        a.addr,
+        '--cluster-from',
+        a.id,
+        '--cluster-to',
+        b.id,
+        '--cluster-slots',
+        '3000',
+        '--cluster-yes',
+        '--cluster-pipeline',
+        '1',
+      ],
+      { stdio: 'ignore' },
+    );
+    // Kill it while one of the loaded slots is open, mid-move (polling the source's own view is cheap).
+    const watch = cluster.connect(a);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && child.exitCode === null) {
+      const nodes = (await watch.call('CLUSTER', 'NODES')) as string;
+      if (/\[10\d\d->-/.test(nodes)) break;
+    }
+    child.kill('SIGKILL');
+    watch.disconnect();
+    await new Promise((r) => child.once('exit', r));
+    const open = openSlots(await topologyOf(cluster));
+    expect(open.length).toBeGreaterThan(0);
+    const r = await fix();
+    expect(r.code).toBe(0);
+    await expectSettled(cluster);
+    const status = JSON.parse((await runCli(['status', '--seed', cluster.seeds[0]!, '--json'])).stdout) as {
+      masters: Array<{ keys: number }>;
+    };
+    expect(status.masters.reduce((s, m) => s + m.keys, 0)).toBeGreaterThanOrEqual(100 * 200);
+  });
+});
