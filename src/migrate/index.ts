@@ -6,3 +6,6 @@ export * from './owner-announcer.js';
 export * from './redis-reply-error.js';
 export * from './plan-fix.js';
 export * from './apply-fix.js';
+export * from './write-watcher.js';
+export * from './digest-and-migrate.js';
+export * from './verify-moved.js';

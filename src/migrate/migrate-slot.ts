@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { NodeAddress, NodePool } from '../cluster/index.js';
+import calculateSlot from 'cluster-key-slot';
+import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
+import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
 import { classifyRedisError, errorMessage, isTransient } from './redis-reply-error.js';
@@ -45,8 +48,17 @@ export interface MigrateSlotContext {
   readonly compareKeys?: KeyComparer;
   /** Server-side I/O timeout of one MIGRATE, before scaling for big keys. @defaultValue 10000 */
   readonly migrateTimeoutMs: number;
-  /** Called after every MIGRATE batch with what it carried (for progress and checksums). */
-  readonly onBatch?: (slot: number, keys: readonly string[]) => void;
+  /**
+   * Called after every MIGRATE with the keys it carried and, when `digests` is on, the content
+   * digest of each taken atomically with the move (null when they could not be taken).
+   */
+  readonly onMoved?: (
+    slot: number,
+    keys: readonly string[],
+    digests: ReadonlyMap<string, Digest> | null,
+  ) => void;
+  /** Digest every key in the same atomic step as its MIGRATE (verified moves). */
+  readonly digests?: boolean;
   readonly log?: Logger;
 }
 
@@ -106,6 +118,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
   }
 
   reached('after-migrating');
+  if (ctx.digests) await loadDigestScript(source);
   let keys = 0;
   let batches = 0;
   const bigKeys: string[] = [];
@@ -124,7 +137,6 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
     const moved = await migrateBatch(ctx, source, target, move, batch, sizer, bigKeys);
     keys += moved;
     batches++;
-    ctx.onBatch?.(slot, batch);
     reached('mid-batches');
   }
   await finalize(ctx, source, target, move);
@@ -230,6 +242,7 @@ async function migrate(
   keys: readonly string[],
   timeoutMs: number,
   replace: boolean,
+  slot: number = calculateSlot(keys[0]!),
 ): Promise<void> {
   const args: string[] = [to.host, String(to.port), '', '0', String(timeoutMs)];
   if (replace) args.push('REPLACE');
@@ -239,7 +252,13 @@ async function migrate(
   }
   args.push('KEYS', ...keys);
   // "NOKEY" (every key expired or was deleted meanwhile) is a success: nothing was left to move.
-  await source.call('MIGRATE', ...args);
+  if (ctx.digests) {
+    const digests = await digestAndMigrate(source, args, keys);
+    ctx.onMoved?.(slot, keys, digests);
+  } else {
+    await source.call('MIGRATE', ...args);
+    ctx.onMoved?.(slot, keys, null);
+  }
 }
 
 async function setSlot(

@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import type { NodeAddress, NodePool } from '../cluster/index.js';
 import { BatchSizer, DEFAULT_BATCH_SIZER_OPTIONS, type BatchSizerOptions } from './batch-sizer.js';
-import { migrateSlot, type KeyComparer, type SlotMoveResult, type SlotMoveSpec } from './migrate-slot.js';
+import {
+  migrateSlot,
+  type KeyComparer,
+  type MigrateSlotContext,
+  type SlotMoveResult,
+  type SlotMoveSpec,
+} from './migrate-slot.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
 
 export interface MigratorOptions {
@@ -10,12 +16,15 @@ export interface MigratorOptions {
   batch: BatchSizerOptions;
   /** Announce new owners to the other masters in groups of this many slots. @defaultValue 64 */
   announceGroup: number;
+  /** Digest each batch atomically with its MIGRATE so the target can be checked. @defaultValue true */
+  verify: boolean;
 }
 
 export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
   migrateTimeoutMs: 10_000,
   batch: DEFAULT_BATCH_SIZER_OPTIONS,
   announceGroup: 64,
+  verify: true,
 };
 
 /** The long-lived pieces `migrateSlot` shares across slots: batch sizers per source, the announcer. */
@@ -43,10 +52,7 @@ export class Migrator {
     this.announcer.setMasters(masters);
   }
 
-  migrate(
-    move: SlotMoveSpec,
-    onBatch?: (slot: number, keys: readonly string[]) => void,
-  ): Promise<SlotMoveResult> {
+  migrate(move: SlotMoveSpec, onMoved?: MigrateSlotContext['onMoved']): Promise<SlotMoveResult> {
     return migrateSlot(
       {
         pool: this.pool,
@@ -59,7 +65,8 @@ export class Migrator {
         },
         compareKeys: this.compareKeys,
         migrateTimeoutMs: this.options.migrateTimeoutMs,
-        onBatch,
+        onMoved,
+        digests: onMoved !== undefined && this.options.verify,
         log: this.log,
       },
       move,

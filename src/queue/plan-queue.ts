@@ -10,6 +10,8 @@ export interface PlanProgress {
   readonly keys: number;
   readonly verified: number;
   readonly mismatches: number;
+  /** Keys a client wrote on the target while their slot moved: may differ without being lost. */
+  readonly writtenDuringMove: number;
   readonly paused: boolean;
 }
 
@@ -90,6 +92,7 @@ export class PlanQueue {
       keys: Number(stats['keys'] ?? 0),
       verified: Number(stats['verified'] ?? 0),
       mismatches: Number(stats['mismatches'] ?? 0),
+      writtenDuringMove: Number(stats['writtenDuringMove'] ?? 0),
       paused,
     };
   }

@@ -3,9 +3,12 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { NodePool, type ConnectionOptions } from '../cluster/index.js';
 import { isSlotshiftError } from '../errors/index.js';
+import type { Digest } from '../checksum/index.js';
 import {
   Migrator,
   DEFAULT_MIGRATOR_OPTIONS,
+  WriteWatcher,
+  verifyMovedKeys,
   type KeyComparer,
   type MigratorOptions,
 } from '../migrate/index.js';
@@ -24,12 +27,11 @@ export interface SlotWorkerOptions {
   readonly perNodeLimit: number;
   readonly migrator?: MigratorOptions;
   readonly compareKeys?: KeyComparer;
-  /** Checks a moved slot; returns mismatches (empty when the target holds what the source had). */
-  readonly verify?: (
-    job: SlotJobData,
-    movedKeys: readonly string[],
-    pool: NodePool,
-  ) => Promise<SlotJobResult['mismatches']>;
+  /**
+   * Verify every move: digests taken atomically with each MIGRATE on the source are compared with
+   * the target's copies once the slot is closed. @defaultValue true
+   */
+  readonly verify?: boolean;
   readonly log: Logger;
 }
 
@@ -65,6 +67,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     return m;
   };
 
+  const verify = options.verify ?? true;
+  const watcher = new WriteWatcher(options.cluster, options.log);
+
   const processor = async (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
     const data = job.data;
     const keys = planKeys(options.queueName, data.planId);
@@ -87,18 +92,30 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       throw new DelayedError();
     }
     try {
-      const moved: string[] = [];
+      const expected = new Map<string, Digest>();
+      let undigested = 0;
+      if (verify) await watcher.watch(data.to, data.slot);
       const result = await migratorFor(data).migrate(
         { slot: data.slot, from: data.from, to: data.to },
-        options.verify ? (_slot, batch) => moved.push(...batch) : undefined,
+        verify
+          ? (_slot, batch, digests) => {
+              if (!digests) undigested += batch.length;
+              else for (const [k, d] of digests) expected.set(k, d);
+            }
+          : undefined,
       );
-      const mismatches = options.verify ? await options.verify(data, moved, pool) : undefined;
-      const out: SlotJobResult = { ...result, verified: options.verify ? true : undefined, mismatches };
+      const check = verify
+        ? await verifyMovedKeys(await pool.get(data.to), expected, () => watcher.release(data.to, data.slot))
+        : null;
+      const mismatches = check?.mismatches;
+      const verified = verify && undigested === 0;
+      const out: SlotJobResult = { ...result, verified, mismatches };
       const pipe = queueRedis.pipeline();
       pipe.sadd(keys.done, String(data.slot));
       pipe.hincrby(keys.stats, 'keys', result.keys);
       if (mismatches?.length) pipe.hincrby(keys.stats, 'mismatches', mismatches.length);
-      if (options.verify) pipe.hincrby(keys.stats, 'verified', 1);
+      if (check?.writtenDuringMove) pipe.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove);
+      if (verified) pipe.hincrby(keys.stats, 'verified', 1);
       await pipe.exec();
       log.info(
         {
@@ -153,6 +170,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     close: async () => {
       await worker.close();
       await Promise.all([...migrators.values()].map((m) => m.flush()));
+      await watcher.close();
       await pool.close();
       await queueRedis.quit();
     },

@@ -27,6 +27,7 @@ interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
   workers: boolean;
   migrateTimeout: string;
   batchMs: string;
+  verify: boolean;
 }
 
 /** Exit code of an apply that stopped before every slot moved (Ctrl-C, failures, cancel). */
@@ -54,6 +55,10 @@ export function applyCommand(program: Command): void {
             '8',
           )
           .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
+          .option(
+            '--no-verify',
+            'skip the content check of every moved key (faster; see README: verified moves)',
+          )
           .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
           .option(
             '--batch-ms <ms>',
@@ -140,7 +145,9 @@ async function runApply(flags: ApplyFlags): Promise<number> {
           migrateTimeoutMs,
           batch: { targetMs: batchMs, minKeys: 10, maxKeys: 1000, initialKeys: 100 },
           announceGroup: 64,
+          verify: flags.verify,
         },
+        verify: flags.verify,
         log,
       })
     : null;
@@ -161,21 +168,40 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   process.off('SIGTERM', onSignal);
   const final = await planQueue.progress(plan.planId, jobs.length);
   const failures = await planQueue.failures(plan.planId);
+  const mismatches = final.mismatches
+    ? await planQueue.mismatches(
+        plan.planId,
+        plan.moves.map((m) => m.slot),
+      )
+    : [];
   await planQueue.close();
 
   const seconds = (Date.now() - started) / 1000;
+  const verification = flags.verify
+    ? `, ${final.verified} verified, ${final.mismatches} mismatch${final.mismatches === 1 ? '' : 'es'}` +
+      (final.writtenDuringMove
+        ? ` (${final.writtenDuringMove} keys written by clients during their move, not compared)`
+        : '')
+    : ' (not verified: --no-verify)';
   process.stdout.write(
     `${final.done} of ${final.total} slots moved (${formatCount(final.keys)} keys) in ${seconds.toFixed(1)} s` +
+      verification +
       (final.failed ? `, ${final.failed} failed` : '') +
       (final.cancelled ? `, ${final.cancelled} cancelled` : '') +
       '\n',
   );
   for (const f of failures.slice(0, 20)) process.stdout.write(`  slot ${f.slot}: ${f.reason}\n`);
+  for (const m of mismatches.slice(0, 50)) {
+    process.stdout.write(
+      `  MISMATCH slot ${m.slot}: key ${JSON.stringify(m.key)} ${m.problem} on the target\n`,
+    );
+  }
   const complete = final.done === final.total;
   if (!complete) {
     const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
     process.stdout.write(`not every slot moved; no slot is left open. Run ${again} to resume.\n`);
   }
+  if (mismatches.length) return EXIT_INCOMPLETE;
   return complete ? 0 : EXIT_INCOMPLETE;
 }
 

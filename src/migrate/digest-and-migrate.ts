@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { luaScript } from '../cluster/index.js';
+import { DIGEST_BATCH_SCRIPT, type Digest } from '../checksum/index.js';
+
+const DIGEST_BATCH = luaScript(DIGEST_BATCH_SCRIPT);
+
+/** Loads the digest script on a source before its first batch, so EVALSHA inside MULTI finds it. */
+export async function loadDigestScript(source: Redis): Promise<void> {
+  await source.call('SCRIPT', 'LOAD', DIGEST_BATCH.source);
+}
+
+/**
+ * MULTI { EVALSHA digest-batch KEYS; MIGRATE ... KEYS } EXEC: digest and move in one atomic step,
+ * so nothing can change a key between the two and the digests are of exactly what MIGRATE carried.
+ * A transaction rather than MIGRATE inside the script keeps the MIGRATE AUTH arguments where Redis
+ * redacts them (SLOWLOG, MONITOR); script arguments are not redacted. Values are digested whole
+ * (inline_max 0): MIGRATE serialises the whole value in the same blocking step anyway.
+ * Returns null digests when the script was missing (NOSCRIPT inside EXEC): the keys still moved.
+ */
+export async function digestAndMigrate(
+  source: Redis,
+  migrateArgs: readonly string[],
+  keys: readonly string[],
+): Promise<Map<string, Digest> | null> {
+  const tx = source.multi();
+  tx.call(
+    'EVALSHA',
+    DIGEST_BATCH.sha,
+    String(keys.length),
+    ...keys,
+    '0',
+    '0',
+    String(Number.MAX_SAFE_INTEGER),
+  );
+  tx.call('MIGRATE', ...migrateArgs);
+  const replies = await tx.exec();
+  if (!replies) throw new Error('MULTI/EXEC aborted');
+  const [digestReply, migrateReply] = replies;
+  // MIGRATE's own error (BUSYKEY, IOERR, ...) is what the caller classifies and retries.
+  if (migrateReply?.[0]) throw migrateReply[0];
+  if (digestReply?.[0] || !Array.isArray(digestReply?.[1])) return null;
+  const out = new Map<string, Digest>();
+  (digestReply[1] as Array<unknown>).forEach((d, i) => {
+    if (typeof d === 'string') out.set(keys[i]!, d);
+  });
+  return out;
+}
