@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import { SLOT_COUNT, type SlotRange } from '../cluster/model.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { SlotOwnershipError } from './errors.js';
@@ -18,7 +18,11 @@ const FIRST_PAGE = 1000;
 export async function keysInSlot(redis: Redis, slot: number): Promise<Buffer[]> {
   let ask = FIRST_PAGE;
   for (;;) {
-    const keys = parseKeyList(await redis.callBuffer('CLUSTER', 'GETKEYSINSLOT', slot, ask));
+    // A Command with a null reply encoding, not callBuffer: ioredis's auto-pipelining drops the
+    // first argument of callBuffer (sends `GETKEYSINSLOT ...` without `CLUSTER`).
+    const keys = parseKeyList(
+      await redis.sendCommand(new Command('CLUSTER', ['GETKEYSINSLOT', slot, ask], { replyEncoding: null })),
+    );
     if (keys.length < ask) return keys;
     const count = parseCount('CLUSTER COUNTKEYSINSLOT', await redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot));
     ask = Math.max(ask * 2, count + Math.ceil(count / 10) + 16);

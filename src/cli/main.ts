@@ -3,6 +3,7 @@ import { isSlotshiftError } from '../errors/index.js';
 import { applyCommand } from './commands/apply.js';
 import { controlCommands } from './commands/control.js';
 import { fixCommand } from './commands/fix.js';
+import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { planCommand } from './commands/plan.js';
 import { statusCommand } from './commands/status.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   applyCommand(program);
   workerCommand(program);
   fixCommand(program);
+  verifyCommand(program);
   controlCommands(program);
   return program;
 }
@@ -41,7 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);
-    return EXIT_OK;
+    // Commands report a finished-but-not-clean outcome (mismatches, slots left) through exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are successes; every other commander error is a usage error.

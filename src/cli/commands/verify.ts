@@ -1,0 +1,132 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Presets, SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import {
+  clusterChecksums,
+  compareSnapshots,
+  foldDigests,
+  parseSnapshot,
+  takeSnapshot,
+  type SlotDifference,
+} from '../../checksum/index.js';
+import { NodePool, masters, readTopology } from '../../cluster/index.js';
+import { InvalidOptionError } from '../../errors/index.js';
+import {
+  connectionFrom,
+  seedsFrom,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection-options.js';
+import { formatCount } from '../format.js';
+import { parseSlotList } from '../plan-flags.js';
+
+interface VerifyFlags extends ConnectionFlags {
+  slots?: string;
+  save?: string;
+  against?: string;
+  includeTtl?: boolean;
+  json?: boolean;
+}
+
+export function verifyCommand(program: Command): void {
+  withConnectionOptions(
+    program
+      .command('verify')
+      .description(
+        'Checksum slots: per slot, the XOR of content digests of its keys (independent of encoding and order)\n' +
+          'plus the key count. Save them and compare with a later run, e.g. before and after maintenance.\n' +
+          'Exit code 1 when --against finds a difference.',
+      )
+      .option('--slots <ranges>', 'only these slots, e.g. 0-100,204 (default: all)')
+      .option('--save <file>', 'write the checksums as a JSON snapshot')
+      .option('--against <file>', 'compare with a snapshot saved earlier and list the slots that differ')
+      .option('--include-ttl', 'make whether a key has a TTL part of its digest')
+      .option('--json', 'print a JSON summary'),
+  ).action(async (flags: VerifyFlags) => {
+    const seeds = seedsFrom(flags);
+    const earlier = flags.against ? readSnapshot(flags.against) : null;
+    const slots = flags.slots
+      ? parseSlotList('--slots', flags.slots).flatMap((r) => range(r.start, r.end))
+      : undefined;
+    const pool = new NodePool(connectionFrom(flags));
+    try {
+      const topology = await readTopology(pool, seeds);
+      const nodes = await Promise.all(
+        masters(topology)
+          .filter((m) => m.slots.length > 0)
+          .map(async (m) => ({ id: m.id, redis: await pool.get(m), slots: m.slots })),
+      );
+      const total =
+        slots?.length ?? nodes.reduce((a, n) => a + n.slots.reduce((s, r) => s + r.end - r.start + 1, 0), 0);
+      const bar =
+        process.stderr.isTTY && !flags.json
+          ? new SingleBar(
+              {
+                format: 'slots {bar} {value}/{total} | {keys} keys | ETA {eta_formatted}',
+                stream: process.stderr,
+              },
+              Presets.shades_classic,
+            )
+          : null;
+      bar?.start(total, 0, { keys: 0 });
+      const started = Date.now();
+      const checksums = await clusterChecksums(nodes, {
+        slots,
+        includeTtl: Boolean(flags.includeTtl),
+        onProgress: (p) => bar?.update(p.slotsDone, { keys: formatCount(p.keysDone) }),
+      });
+      bar?.stop();
+      const seconds = (Date.now() - started) / 1000;
+      const snapshot = takeSnapshot(checksums, {
+        takenAt: new Date(),
+        includeTtl: Boolean(flags.includeTtl),
+      });
+      if (flags.save) writeFileSync(flags.save, `${JSON.stringify(snapshot)}\n`);
+      const keys = checksums.reduce((a, c) => a + c.keys, 0);
+      const whole = foldDigests(checksums.map((c) => c.xor));
+      const differences: SlotDifference[] = earlier ? compareSnapshots(earlier, snapshot) : [];
+      if (flags.json) {
+        process.stdout.write(
+          `${JSON.stringify({ slots: checksums.length, keys, checksum: whole.xor, seconds, saved: flags.save ?? null, differences }, null, 2)}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${formatCount(checksums.length)} slots, ${formatCount(keys)} keys checksummed in ${seconds.toFixed(1)} s; cluster checksum ${whole.xor}\n`,
+        );
+        if (flags.save) process.stdout.write(`snapshot written to ${flags.save}\n`);
+        if (earlier) {
+          process.stdout.write(
+            differences.length === 0
+              ? `matches the snapshot taken ${earlier.takenAt}\n`
+              : `${differences.length} slot(s) differ from the snapshot taken ${earlier.takenAt}:\n` +
+                  differences
+                    .slice(0, 50)
+                    .map(
+                      (d) =>
+                        `  slot ${d.slot}: ${d.a ? `${d.a.keys} keys ${d.a.xor}` : 'absent'} -> ${d.b ? `${d.b.keys} keys ${d.b.xor}` : 'absent'}`,
+                    )
+                    .join('\n') +
+                  '\n',
+          );
+        }
+      }
+      if (differences.length) process.exitCode = 1;
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+function readSnapshot(path: string) {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InvalidOptionError('--against', `cannot read snapshot ${path}: ${(e as Error).message}`);
+  }
+  return parseSnapshot(json);
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start + 1 }, (_, i) => start + i);
+}
