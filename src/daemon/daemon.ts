@@ -1,0 +1,446 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+  NodePool,
+  masters,
+  openSlots,
+  readTopology,
+  slotCount,
+  type ConnectionOptions,
+  type NodeAddress,
+  type Topology,
+} from '../cluster/index.js';
+import { loadPlanFiles, policyFromPlanFile, type PlanFile } from '../config/index.js';
+import { InvalidOptionError } from '../errors/index.js';
+import { startHttpServer, type HttpServer } from '../http/index.js';
+import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
+import type { MigratorOptions } from '../migrate/index.js';
+import { planToJson } from '../planner/index.js';
+import { planFromCluster } from '../cli/plan-flags.js';
+import {
+  DEFAULT_QUEUE_NAME,
+  MOVE_SLOT_JOB,
+  PlanQueue,
+  planKeys,
+  slotJobsFor,
+  startSlotWorker,
+  type SlotWorker,
+} from '../queue/index.js';
+import { isOpen, nextOpen, windowEnd } from '../schedule/index.js';
+import { Lease, leaseToken } from './lease.js';
+import type { DaemonState, DaemonStatus, PlanStatus, WindowStatus } from './state.js';
+
+export interface DaemonOptions {
+  readonly seeds: readonly NodeAddress[];
+  /** How the daemon and its workers reach the cluster's nodes. */
+  readonly connection: ConnectionOptions;
+  /** The Redis holding the queue and the lease; never a node of the cluster being rebalanced. */
+  readonly queueUrl: string;
+  /** @defaultValue DEFAULT_QUEUE_NAME */
+  readonly queueName?: string;
+  /** A RebalancePlan file or a directory of them (read in name order, every round). */
+  readonly plans: string;
+  /** Time between two rounds; a window opening or closing also starts one. @defaultValue 30000 */
+  readonly tickMs?: number;
+  /** HTTP API address; port 0 picks a free port. @defaultValue 127.0.0.1:9187 */
+  readonly listen?: string;
+  /** Bearer token of the POST endpoints; null disables them. @defaultValue null */
+  readonly token?: string | null;
+  /** In-process workers. @defaultValue { concurrency: 4, perNodeLimit: 1 } */
+  readonly workers?: { readonly concurrency: number; readonly perNodeLimit: number };
+  /** Planner lease time to live, renewed every third of it. @defaultValue 15000 */
+  readonly leaseTtlMs?: number;
+  /** Keys per slot sampled with MEMORY USAGE for byte estimates (0: none). @defaultValue 4 */
+  readonly sampleKeysPerSlot?: number;
+  readonly migrator?: MigratorOptions;
+  /** Export Node.js process metrics too. @defaultValue true */
+  readonly processMetrics?: boolean;
+  /** The only clock the daemon reads; the schedule arithmetic gets `now` from here. */
+  readonly now?: () => Date;
+  readonly log: Logger;
+}
+
+export const DEFAULT_DAEMON_OPTIONS = {
+  queueName: DEFAULT_QUEUE_NAME,
+  tickMs: 30_000,
+  listen: '127.0.0.1:9187',
+  token: null,
+  workers: { concurrency: 4, perNodeLimit: 1 },
+  leaseTtlMs: 15_000,
+  sampleKeysPerSlot: 4,
+  processMetrics: true,
+} as const;
+
+export interface Daemon {
+  /** The HTTP API's bound address, e.g. `127.0.0.1:9187`. */
+  readonly httpAddress: string;
+  readonly metrics: DaemonMetrics;
+  state(): DaemonState;
+  status(): Promise<DaemonStatus>;
+  /** Runs one round now (tests, and POST /resume) and resolves when it has run. */
+  tick(): Promise<void>;
+  /** Stops planning, finishes the slots in flight (none is left open), closes everything. */
+  stop(): Promise<void>;
+}
+
+/** Redis keys the daemon keeps beside the queue's own. */
+function daemonKeys(queueName: string): { lease: string; hold: string; marker: string } {
+  const base = `${queueName}:slotshift:daemon`;
+  return { lease: `${base}:lease`, hold: `${base}:hold`, marker: `${base}:plan` };
+}
+
+/** Slack after a window boundary so the round after it sees the window already changed. */
+const BOUNDARY_SLACK_MS = 20;
+
+/**
+ * Starts the daemon: workers, the HTTP API and the level-triggered loop. Each round re-reads the
+ * cluster and the plan files and recomputes; nothing remembered between rounds is trusted, so a
+ * restart (or another daemon taking over the lease) continues from the cluster and the queue.
+ */
+export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
+  const o = { ...DEFAULT_DAEMON_OPTIONS, ...input };
+  const queueName = o.queueName;
+  const keys = daemonKeys(queueName);
+  const log = o.log.child({ component: 'daemon' });
+  const clock = o.now ?? ((): Date => new Date());
+  const metrics = createDaemonMetrics({ processMetrics: o.processMetrics });
+
+  // Commands of the daemon itself fail fast when the queue Redis is away (the round reports it);
+  // BullMQ's own connections wait and reconnect.
+  const redis = new Redis(o.queueUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', (err) => log.debug({ err }, 'queue connection error'));
+  const planQueue = new PlanQueue(o.queueUrl, queueName);
+  const lease = new Lease(redis, keys.lease, leaseToken(), o.leaseTtlMs);
+  const pool = new NodePool(o.connection);
+
+  let state: DaemonState = 'starting';
+  let since = clock();
+  let leader = false;
+  let stopping = false;
+  let lastError: DaemonStatus['lastError'] = null;
+  let lastRoundAt: Date | null = null;
+  let topology: Topology | null = null;
+  let topologyOk = false;
+  let windows: WindowStatus[] = [];
+
+  const setState = (next: DaemonState, bindings: Record<string, unknown> = {}): void => {
+    if (next === state) return;
+    log.info({ from: state, to: next, ...bindings }, 'state changed');
+    state = next;
+    since = clock();
+  };
+  const recordError = (e: unknown, what: string): void => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    lastError = { kind: err.name, message: err.message, at: clock().toISOString() };
+    metrics.errors.inc({ kind: err.name });
+    log.error({ err }, what);
+  };
+
+  const worker: SlotWorker = startSlotWorker({
+    queueUrl: o.queueUrl,
+    queueName,
+    cluster: o.connection,
+    concurrency: o.workers.concurrency,
+    perNodeLimit: o.workers.perNodeLimit,
+    ...(o.migrator ? { migrator: o.migrator } : {}),
+    log: o.log,
+  });
+  worker.worker.on('completed', (job, result) => {
+    if (job.name !== MOVE_SLOT_JOB) return;
+    if (result.outcome === 'cancelled') {
+      metrics.slotsCancelled.inc();
+      return;
+    }
+    metrics.slotsMoved.inc();
+    metrics.keysMoved.inc(result.keys);
+    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
+  });
+  worker.worker.on('failed', (job, err) => {
+    metrics.errors.inc({ kind: err.name });
+    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
+      metrics.slotsFailed.inc();
+  });
+
+  const renewLease = async (): Promise<void> => {
+    try {
+      const held = await lease.acquireOrExtend();
+      if (held !== leader)
+        log.info({ lease: lease.token }, held ? 'planner lease taken' : 'planner lease lost');
+      leader = held;
+    } catch (e) {
+      // Unknown whether it is still held: stop planning until a renewal succeeds.
+      leader = false;
+      recordError(e, 'planner lease renewal failed');
+    }
+    metrics.leaseHeld.set(leader ? 1 : 0);
+  };
+
+  const currentPlanStatus = async (): Promise<PlanStatus | null> => {
+    const current = await planQueue.currentPlan();
+    if (!current) return null;
+    const [p, cancelling, marker] = await Promise.all([
+      planQueue.progress(current.planId, current.total),
+      redis.exists(planKeys(queueName, current.planId).cancel),
+      redis.hgetall(keys.marker),
+    ]);
+    return {
+      planId: current.planId,
+      planFile: marker['planId'] === current.planId ? (marker['file'] ?? null) : null,
+      total: p.total,
+      done: p.done,
+      failed: p.failed,
+      cancelled: p.cancelled,
+      keys: p.keys,
+      paused: p.paused,
+      finished: p.done + p.failed + p.cancelled >= p.total,
+      cancelling: cancelling === 1,
+    };
+  };
+
+  const windowOf = (f: PlanFile, now: Date): WindowStatus => {
+    const w = f.window;
+    const open = w ? isOpen(now, w) : true;
+    return {
+      plan: f.name,
+      file: f.file,
+      cron: w?.cron ?? null,
+      open,
+      closesAt: w && open ? (windowEnd(now, w)?.toISOString() ?? null) : null,
+      nextOpen: w ? nextOpen(now, w).toISOString() : null,
+    };
+  };
+
+  /** One observe → decide → act round. Only the lease holder plans and enqueues. */
+  const round = async (): Promise<void> => {
+    const now = clock();
+    lastRoundAt = now;
+    try {
+      topology = await readTopology(pool, o.seeds);
+      topologyOk = true;
+    } catch (e) {
+      topologyOk = false;
+      throw e;
+    }
+    refuseQueueOnCluster(o.queueUrl, topology);
+    const files = loadPlanFiles(o.plans);
+    windows = files.map((f) => windowOf(f, now));
+    for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
+
+    const plan = await currentPlanStatus();
+    metrics.planInFlight.set(plan && !plan.finished ? 1 : 0);
+    if (!leader) {
+      setState('idle', { role: 'standby' });
+      return;
+    }
+    if (plan && !plan.finished) {
+      const source = plan.planFile === null ? null : windows.find((w) => w.file === plan.planFile);
+      // A plan the daemon enqueued stops at its window's end; the next window re-plans from the
+      // live cluster, so it continues where it stopped. A plan `apply` enqueued is left alone.
+      if (plan.planFile !== null && !plan.cancelling && !(source?.open ?? false)) {
+        await planQueue.cancel(plan.planId);
+        log.info(
+          { planId: plan.planId, done: plan.done, total: plan.total, plan: source?.plan },
+          'window closed: slots not yet started are cancelled, slots in flight finish',
+        );
+        setState('draining', { planId: plan.planId });
+        return;
+      }
+      setState(plan.cancelling ? 'draining' : 'enqueued', { planId: plan.planId });
+      return;
+    }
+    if ((await redis.exists(keys.hold)) === 1 || plan?.paused) {
+      setState('idle', { held: true });
+      return;
+    }
+    for (const f of files) {
+      if (!windowOf(f, now).open) continue;
+      const policy = policyFromPlanFile(f, topology);
+      const next = await planFromCluster(pool, topology, policy, o.sampleKeysPerSlot);
+      if (next.moves.length === 0) continue;
+      const plog = log.child({ planId: next.planId, plan: f.name });
+      const current = await planQueue.currentPlan();
+      // The previous plan's unstarted slots were made for a cluster that no longer exists.
+      if (current && current.planId !== next.planId) await planQueue.cancel(current.planId);
+      const jobs = slotJobsFor(next, topology);
+      // The marker first: should the daemon die between the two, the plan is still known as its own.
+      await redis.hset(keys.marker, { planId: next.planId, file: f.file, name: f.name });
+      const { added, alreadyDone } = await planQueue.enqueue(jobs);
+      await planQueue.setCurrentPlan(next.planId, jobs.length, planToJson(next));
+      metrics.plansEnqueued.inc();
+      metrics.planInFlight.set(1);
+      plog.info(
+        {
+          slots: jobs.length,
+          added,
+          alreadyDone,
+          keys: next.totals.keys,
+          bytes: next.totals.bytes,
+          deferred: next.deferred,
+        },
+        'plan enqueued',
+      );
+      setState('enqueued', { planId: next.planId });
+      return;
+    }
+    const anyWindowClosed = windows.some((w) => !w.open);
+    setState(anyWindowClosed ? 'waiting-window' : 'idle');
+  };
+
+  // The loop: rounds never overlap; a sleep ends early on a window boundary, a wake() or stop().
+  let wakeUp: (() => void) | null = null;
+  const wake = (): void => wakeUp?.();
+  let roundInFlight: Promise<void> | null = null;
+  const runRound = (): Promise<void> => {
+    roundInFlight ??= round()
+      .catch((e: unknown) => recordError(e, 'round failed'))
+      .finally(() => {
+        roundInFlight = null;
+      });
+    return roundInFlight;
+  };
+  const sleepMs = (): number => {
+    const now = clock();
+    let ms = o.tickMs;
+    for (const w of windows) {
+      const at = w.open ? w.closesAt : w.nextOpen;
+      if (at) ms = Math.min(ms, Math.max(0, Date.parse(at) - now.getTime()) + BOUNDARY_SLACK_MS);
+    }
+    return ms;
+  };
+  // The lease first, so the first round already knows whether it may plan.
+  await renewLease();
+  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
+  const loop = (async (): Promise<void> => {
+    while (!stopping) {
+      await runRound();
+      if (stopping) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, sleepMs());
+        wakeUp = (): void => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  })();
+
+  const status = async (): Promise<DaemonStatus> => {
+    const [holder, held, plan] = await Promise.all([
+      lease.holder(),
+      redis.exists(keys.hold),
+      currentPlanStatus(),
+    ]);
+    const t = topology;
+    return {
+      version: 1,
+      state,
+      since: since.toISOString(),
+      role: leader ? 'leader' : 'standby',
+      leaseToken: lease.token,
+      leaseHolder: holder,
+      held: held === 1,
+      cluster: t
+        ? {
+            masters: masters(t).map((m) => ({ id: m.id, addr: m.addr, slots: slotCount(m.slots) })),
+            openSlots: openSlots(t),
+            readAt: (lastRoundAt ?? clock()).toISOString(),
+          }
+        : null,
+      plan,
+      windows,
+      lastError,
+      lastRoundAt: lastRoundAt?.toISOString() ?? null,
+    };
+  };
+
+  let http: HttpServer;
+  try {
+    http = await startHttpServer(
+      {
+        registry: metrics.registry,
+        queue: planQueue.queue,
+        status,
+        ready: async () => {
+          const queue = await Promise.race([
+            redis.ping().then(
+              () => true,
+              () => false,
+            ),
+            new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+          ]);
+          const checks = { queue, cluster: topologyOk };
+          return { ready: queue && topologyOk, checks };
+        },
+        pause: async () => {
+          await planQueue.pause();
+          log.info('queue paused: slots in flight finish, no new slot starts');
+          return { paused: true, plan: await currentPlanStatus() };
+        },
+        resume: async () => {
+          await redis.del(keys.hold);
+          await planQueue.resume();
+          log.info('queue resumed; planning allowed');
+          wake();
+          return { paused: false, held: false, plan: await currentPlanStatus() };
+        },
+        cancel: async () => {
+          // Held so the next round does not enqueue the same moves again right away.
+          await redis.set(keys.hold, '1');
+          const current = await planQueue.currentPlan();
+          if (current) await planQueue.cancel(current.planId);
+          log.info({ planId: current?.planId }, 'plan cancelled; planning held until POST /resume');
+          wake();
+          return { cancelled: current?.planId ?? null, held: true, plan: await currentPlanStatus() };
+        },
+      },
+      { listen: o.listen, token: o.token, log },
+    );
+  } catch (e) {
+    stopping = true;
+    wake();
+    await loop;
+    clearInterval(leaseTimer);
+    await worker.close();
+    await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
+    throw e;
+  }
+  log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
+
+  let stopped: Promise<void> | null = null;
+  return {
+    httpAddress: http.address,
+    metrics,
+    state: () => state,
+    status,
+    tick: async () => {
+      wake();
+      await runRound();
+    },
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        wake();
+        await loop;
+        clearInterval(leaseTimer);
+        setState('draining', { reason: 'shutdown' });
+        await worker.close();
+        await lease.release().catch((e: unknown) => log.warn({ err: e }, 'could not release the lease'));
+        await http.close();
+        await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
+        setState('stopped');
+      })()),
+  };
+}
+
+/** Keeping the queue on the cluster it rebalances would move the queue's own keys mid-plan. */
+function refuseQueueOnCluster(queueUrl: string, topology: Topology): void {
+  const u = new URL(queueUrl);
+  const addr = `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port || '6379'}`;
+  if (topology.nodes.some((n) => `${n.host}:${n.port}` === addr)) {
+    throw new InvalidOptionError(
+      '--queue',
+      `${addr} is a node of the cluster being rebalanced; keep the queue on a separate Redis (e.g. a small standalone instance)`,
+    );
+  }
+}

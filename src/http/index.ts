@@ -1,0 +1,2 @@
+export { bearerMatches } from './bearer.js';
+export { startHttpServer, type HttpBackend, type HttpServer, type HttpServerOptions } from './server.js';

@@ -1,0 +1,1 @@
+export { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
