@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isSlotshiftError } from '../errors/index.js';
 import { applyCommand } from './commands/apply.js';
 import { controlCommands } from './commands/control.js';
+import { daemonCommand } from './commands/daemon.js';
 import { fixCommand } from './commands/fix.js';
 import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   fixCommand(program);
   verifyCommand(program);
   controlCommands(program);
+  daemonCommand(program);
   return program;
 }
 

@@ -58,16 +58,16 @@ export async function waitFor<T>(
   everyMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
+  let last: Error | null = null;
   for (;;) {
     try {
       const v = await check();
       if (v !== undefined && v !== false) return v;
     } catch (e) {
-      last = e;
+      last = e instanceof Error ? e : new Error(JSON.stringify(e));
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
