@@ -9,3 +9,4 @@ export * from './apply-fix.js';
 export * from './write-watcher.js';
 export * from './digest-and-migrate.js';
 export * from './verify-moved.js';
+export * from './compare-busy-keys.js';

@@ -8,6 +8,7 @@ import {
   type SlotMoveResult,
   type SlotMoveSpec,
 } from './migrate-slot.js';
+import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
 
 export interface MigratorOptions {
@@ -63,7 +64,7 @@ export class Migrator {
           if (!s) this.sizers.set(id, (s = new BatchSizer(this.options.batch)));
           return s;
         },
-        compareKeys: this.compareKeys,
+        compareKeys: this.compareKeys ?? compareBusyKeys,
         migrateTimeoutMs: this.options.migrateTimeoutMs,
         onMoved,
         digests: onMoved !== undefined && this.options.verify,

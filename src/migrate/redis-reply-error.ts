@@ -38,6 +38,9 @@ const KNOWN = new Set<RedisErrorKind>([
 export function classifyRedisError(e: unknown): RedisErrorKind {
   const msg = e instanceof Error ? e.message : String(e);
   const first = msg.split(' ', 1)[0] ?? '';
+  // MIGRATE wraps the target's error: "ERR Target instance replied with error: BUSYKEY ...".
+  const wrapped = /Target instance replied with error: (\w+)/.exec(msg)?.[1];
+  if (wrapped && KNOWN.has(wrapped as RedisErrorKind)) return wrapped as RedisErrorKind;
   if (KNOWN.has(first as RedisErrorKind)) return first as RedisErrorKind;
   if (
     /Connection is closed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|Command timed out|Stream isn't writeable/i.test(

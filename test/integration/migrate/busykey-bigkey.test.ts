@@ -1,0 +1,97 @@
+import calculateSlot from 'cluster-key-slot';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodePool, masters, openSlots, parseAddress, readTopology } from '../../../src/cluster/index.js';
+import { BusyKeyConflictError, Migrator } from '../../../src/migrate/index.js';
+import { topologyOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
+
+function tagFor(slot: number): string {
+  for (let i = 0; ; i++) if (calculateSlot(`{b${i}}`) === slot) return `{b${i}}`;
+}
+
+describe('BUSYKEY and big keys', () => {
+  let cluster: LocalCluster;
+  let pool: NodePool;
+  let a: LocalNode, b: LocalNode;
+  const migrator = async () =>
+    new Migrator(pool, masters(await readTopology(pool, cluster.seeds.map(parseAddress))), {});
+  beforeAll(async () => {
+    // Redis's default node timeout: moving a 1M-field hash blocks both nodes for seconds.
+    cluster = await useCluster({ masters: 3, nodeTimeoutMs: 15_000 });
+    [a, b] = cluster.nodes as [LocalNode, LocalNode];
+    pool = new NodePool({});
+  });
+  afterAll(() => pool.close());
+
+  /** Opens `slot` a -> b and plants `key` on the target (as an earlier MIGRATE that timed out would). */
+  async function plantCopy(
+    slot: number,
+    key: string,
+    sourceValue: string,
+    targetValue: string,
+  ): Promise<void> {
+    const ra = cluster.connect(a);
+    const rb = cluster.connect(b);
+    await ra.set(key, sourceValue);
+    await ra.set(`${tagFor(slot)}:other`, 'x');
+    await rb.call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', a.id);
+    await ra.call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', b.id);
+    await rb.pipeline().call('ASKING').set(key, targetValue).exec();
+    ra.disconnect();
+    rb.disconnect();
+  }
+
+  it('BUSYKEY with equal content: replaced, moved, nothing lost', async () => {
+    const slot = 40;
+    const key = `${tagFor(slot)}:same`;
+    await plantCopy(slot, key, 'v1', 'v1');
+    const r = await (await migrator()).migrate({ slot, from: a, to: b });
+    expect(r.outcome).toBe('moved');
+    const rb = cluster.connect(b);
+    expect(await rb.get(key)).toBe('v1');
+    expect(await rb.get(`${tagFor(slot)}:other`)).toBe('x');
+    rb.disconnect();
+    expect(openSlots(await topologyOf(cluster))).toEqual([]);
+  });
+
+  it('BUSYKEY with different content: the slot stops with the key named, both copies kept', async () => {
+    const slot = 41;
+    const key = `${tagFor(slot)}:diff`;
+    await plantCopy(slot, key, 'source-version', 'target-version');
+    const err = await (await migrator()).migrate({ slot, from: a, to: b }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusyKeyConflictError);
+    expect((err as Error).message).toContain(JSON.stringify(key));
+    const ra = cluster.connect(a);
+    expect(await ra.get(key)).toBe('source-version');
+    ra.disconnect();
+    // Clean up the deliberately conflicting slot for the tests after this one.
+    const rb = cluster.connect(b);
+    await rb.pipeline().call('ASKING').del(key).exec();
+    rb.disconnect();
+    await (await migrator()).migrate({ slot, from: a, to: b });
+  });
+
+  it('a hash of 1M fields moves without loss', async () => {
+    const slot = 42;
+    const key = `${tagFor(slot)}:big`;
+    const ra = cluster.connect(a);
+    for (let i = 0; i < 1_000_000; i += 10_000) {
+      const args: string[] = [];
+      for (let j = i; j < i + 10_000; j++) args.push(`f${j}`, `value-${j}`);
+      await ra.hset(key, ...args);
+    }
+    expect(await ra.hlen(key)).toBe(1_000_000);
+    ra.disconnect();
+    const expected = new Map<string, string>();
+    const r = await (
+      await migrator()
+    ).migrate({ slot, from: a, to: b }, (_s, _k, digests) => {
+      for (const [k, d] of digests ?? []) expected.set(k, d);
+    });
+    expect(r.keys).toBe(1);
+    const rb = cluster.connect(b);
+    expect(await rb.hlen(key)).toBe(1_000_000);
+    expect(await rb.hget(key, 'f999999')).toBe('value-999999');
+    rb.disconnect();
+    expect(expected.size).toBe(1);
+  }, 120_000);
+});
