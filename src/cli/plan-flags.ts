@@ -1,15 +1,7 @@
 import { Option, type Command } from 'commander';
-import {
-  formatRanges,
-  masters,
-  toRanges,
-  type NodePool,
-  type SlotRange,
-  type Topology,
-} from '../cluster/index.js';
+import { formatRanges, masters, toRanges, type SlotRange, type Topology } from '../cluster/index.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { planMoves, type BalanceBy, type Plan, type PlanPolicy } from '../planner/index.js';
-import { collectSlotStats } from '../stats/index.js';
+import type { BalanceBy, Plan, PlanPolicy } from '../planner/index.js';
 import { parsePositiveInt, parseThreshold } from './parse-flags.js';
 
 export interface PlanFlags {
@@ -90,19 +82,7 @@ export function policyFromFlags(flags: PlanFlags): PlanPolicy {
   };
 }
 
-/** Reads slot stats and plans. Stats are read before planning so the plan carries key/byte estimates. */
-export async function planFromCluster(
-  pool: NodePool,
-  topology: Topology,
-  policy: PlanPolicy,
-  sampleKeys: number,
-): Promise<Plan> {
-  const stats = await collectSlotStats(pool, topology, {
-    sampleKeysPerSlot: sampleKeys,
-    pipelineChunk: 2048,
-  });
-  return planMoves(topology, stats, policy);
-}
+export { planFromCluster } from '../stats/index.js';
 
 /** `from → to: ranges` lines, the form a reviewer reads. */
 export function groupMoves(

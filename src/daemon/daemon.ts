@@ -16,7 +16,7 @@ import { startHttpServer, type HttpServer } from '../http/index.js';
 import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
 import type { MigratorOptions } from '../migrate/index.js';
 import { planToJson } from '../planner/index.js';
-import { planFromCluster } from '../cli/plan-flags.js';
+import { planFromCluster } from '../stats/index.js';
 import {
   DEFAULT_QUEUE_NAME,
   MOVE_SLOT_JOB,

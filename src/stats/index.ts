@@ -1,1 +1,2 @@
 export * from './collect-slot-stats.js';
+export * from './plan-from-cluster.js';
