@@ -26,7 +26,7 @@ interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
   perNode: string;
   workers: boolean;
   migrateTimeout: string;
-  batchMs: string;
+  latencyBudgetMs: string;
   verify: boolean;
 }
 
@@ -61,7 +61,7 @@ export function applyCommand(program: Command): void {
           )
           .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
           .option(
-            '--batch-ms <ms>',
+            '--latency-budget-ms <ms>',
             'latency budget: aim for each MIGRATE to block the servers about this long',
             '5',
           ),
@@ -79,7 +79,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   const concurrency = parsePositiveInt('--concurrency', flags.concurrency);
   const perNode = parsePositiveInt('--per-node', flags.perNode);
   const migrateTimeoutMs = parsePositiveInt('--migrate-timeout', flags.migrateTimeout);
-  const batchMs = parsePositiveInt('--batch-ms', flags.batchMs);
+  const batchMs = parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs);
   const log = createLogger();
   const pool = new NodePool(connection);
   let plan: Plan;
