@@ -26,6 +26,8 @@ export interface LocalClusterOptions {
   masters?: number;
   /** Replicas attached to each slot-holding master. @defaultValue 0 */
   replicasPerMaster?: number;
+  /** Also give the empty masters `replicasPerMaster` replicas (e.g. to fail over a move's target). @defaultValue false */
+  replicateEmptyMasters?: boolean;
   /** Extra masters already joined to the cluster but holding no slots. @defaultValue 0 */
   emptyMasters?: number;
   /** Extra `redis-server` arguments, e.g. `['--requirepass', 'x']`. */
@@ -283,7 +285,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (o.masters < 1) throw new LocalClusterStartError('a cluster needs at least one master');
   const bin = findRedisServer();
   const dir = newDir('cluster');
-  const total = o.masters + o.emptyMasters + o.masters * o.replicasPerMaster;
+  const replicated = o.masters + (o.replicateEmptyMasters ? o.emptyMasters : 0);
+  const total = o.masters + o.emptyMasters + replicated * o.replicasPerMaster;
   const ports = await freePorts(total * 2);
   const spawned: Spawned[] = [];
   const conns: Redis[] = [];

@@ -10,3 +10,4 @@ export * from './write-watcher.js';
 export * from './digest-and-migrate.js';
 export * from './verify-moved.js';
 export * from './compare-busy-keys.js';
+export * from './current-endpoints.js';

@@ -7,7 +7,12 @@ import { BatchSizer } from './batch-sizer.js';
 import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
-import { classifyRedisError, errorMessage, isTransient } from './redis-reply-error.js';
+import {
+  classifyRedisError,
+  errorMessage,
+  isRetryableAfterRereading,
+  isTransient,
+} from './redis-reply-error.js';
 
 export interface SlotEndpoint extends NodeAddress {
   readonly id: string;
@@ -173,7 +178,13 @@ async function migrateBatch(
         await backoff(attempt);
         continue;
       }
-      throw new SlotProtocolError(move.slot, 'MIGRATE', move.from.id, errorMessage(e), isTransient(kind));
+      throw new SlotProtocolError(
+        move.slot,
+        'MIGRATE',
+        move.from.id,
+        errorMessage(e),
+        isRetryableAfterRereading(kind, errorMessage(e)),
+      );
     }
   }
 }
@@ -281,7 +292,7 @@ async function setSlot(
         await backoff(attempt);
         continue;
       }
-      throw new SlotProtocolError(slot, step, endpoint.id, msg, isTransient(kind));
+      throw new SlotProtocolError(slot, step, endpoint.id, msg, isRetryableAfterRereading(kind, msg));
     }
   }
 }
@@ -315,7 +326,7 @@ async function finalize(
         await backoff(attempt);
         continue;
       }
-      throw new SlotProtocolError(slot, 'SETSLOT NODE', from.id, msg, isTransient(kind));
+      throw new SlotProtocolError(slot, 'SETSLOT NODE', from.id, msg, isRetryableAfterRereading(kind, msg));
     }
   }
   // Not awaited: the slot is already closed on both sides that matter, and a job waiting for the
@@ -334,7 +345,13 @@ async function setNode(node: Redis, slot: number, ownerId: string, nodeId: strin
         await backoff(attempt);
         continue;
       }
-      throw new SlotProtocolError(slot, 'SETSLOT NODE', nodeId, errorMessage(e), isTransient(kind));
+      throw new SlotProtocolError(
+        slot,
+        'SETSLOT NODE',
+        nodeId,
+        errorMessage(e),
+        isRetryableAfterRereading(kind, errorMessage(e)),
+      );
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   Migrator,
   DEFAULT_MIGRATOR_OPTIONS,
   WriteWatcher,
+  currentEndpoints,
   verifyMovedKeys,
   type KeyComparer,
   type MigratorOptions,
@@ -68,6 +69,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   };
 
   const verify = options.verify ?? true;
+  /** Planned node id → the master that replaced it in a failover. */
+  const failedOver = new Map<string, { id: string; host: string; port: number }>();
   const watcher = new WriteWatcher(options.cluster, options.log);
 
   const processor = async (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
@@ -94,9 +97,27 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     try {
       const expected = new Map<string, Digest>();
       let undigested = 0;
-      if (verify) await watcher.watch(data.to, data.slot);
+
+      const planned = {
+        slot: data.slot,
+        from: failedOver.get(data.from.id) ?? data.from,
+        to: failedOver.get(data.to.id) ?? data.to,
+      };
+      // A retry may follow a failover of the source or target: move between their current masters,
+      // and remember the new master for the other slots of this worker.
+      const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, data.masters) : planned;
+      for (const [was, now] of [
+        [data.from, move.from],
+        [data.to, move.to],
+      ] as const) {
+        if (was.id !== now.id && !failedOver.has(was.id)) {
+          failedOver.set(was.id, now);
+          log.warn({ was: was.id, now: now.id }, 'a node failed over; moving slots with its new master');
+        }
+      }
+      if (verify) await watcher.watch(move.to, data.slot);
       const result = await migratorFor(data).migrate(
-        { slot: data.slot, from: data.from, to: data.to },
+        move,
         verify
           ? (_slot, batch, digests) => {
               if (!digests) undigested += batch.length;
@@ -105,7 +126,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
           : undefined,
       );
       const check = verify
-        ? await verifyMovedKeys(await pool.get(data.to), expected, () => watcher.release(data.to, data.slot))
+        ? await verifyMovedKeys(await pool.get(move.to), expected, () => watcher.release(move.to, data.slot))
         : null;
       const mismatches = check?.mismatches;
       const verified = verify && undigested === 0;
