@@ -120,7 +120,21 @@ const SCENARIOS: Scenario[] = [
 ];
 
 function slotshift(c: LocalCluster, queueUrl: string, extra: string[]): string[] {
-  return [process.execPath, BIN, 'apply', '--seed', c.seeds[0]!, '--queue', queueUrl, '--yes', ...extra];
+  // SLOTSHIFT_BENCH_ARGS (e.g. "--concurrency 32 --per-node 8") tunes slotshift for a run; the
+  // defaults are what the README reports.
+  const tuning = (process.env['SLOTSHIFT_BENCH_ARGS'] ?? '').split(' ').filter(Boolean);
+  return [
+    process.execPath,
+    BIN,
+    'apply',
+    '--seed',
+    c.seeds[0]!,
+    '--queue',
+    queueUrl,
+    '--yes',
+    ...extra,
+    ...tuning,
+  ];
 }
 
 /** Runs a command, polling its resident memory; returns wall seconds, exit code and peak RSS. */
@@ -284,6 +298,12 @@ async function runOnce(scenario: Scenario, contender: string, o: Options): Promi
   }
 }
 
+/** SLOTSHIFT_BENCH_ONLY="slotshift verified" limits a run to some contenders (for tuning). */
+function contendersOf(scenario: Scenario): string[] {
+  const only = process.env['SLOTSHIFT_BENCH_ONLY']?.split(',').map((s) => s.trim());
+  return Object.keys(scenario.contenders).filter((c) => !only || only.includes(c));
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)] ?? 0;
@@ -309,12 +329,12 @@ async function main(): Promise<void> {
   for (const scenario of scenarios) {
     const results: RunResult[] = [];
     for (let run = 0; run < o.runs; run++) {
-      for (const contender of Object.keys(scenario.contenders)) {
+      for (const contender of contendersOf(scenario)) {
         process.stderr.write(`${scenario.name} run ${run + 1}/${o.runs}: ${contender}...\n`);
         results.push(await runOnce(scenario, contender, o));
       }
     }
-    const rows = Object.keys(scenario.contenders).map((contender) => {
+    const rows = contendersOf(scenario).map((contender) => {
       const mine = results.filter((r) => r.contender === contender);
       const seconds = median(mine.map((r) => r.seconds));
       const keysMoved = median(mine.map((r) => r.keysMoved));
