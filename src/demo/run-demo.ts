@@ -39,7 +39,9 @@ try {
     if (exit !== 0) break;
   }
   if (keep) {
-    process.stdout.write(`\ncluster left running (--keep): slotshift status --seed ${seed}; stop it with Ctrl-C\n`);
+    process.stdout.write(
+      `\ncluster left running (--keep): slotshift status --seed ${seed}; stop it with Ctrl-C\n`,
+    );
     await new Promise(() => undefined);
   }
 } finally {

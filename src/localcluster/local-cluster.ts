@@ -102,7 +102,10 @@ function installExitHook(): void {
 
 export function findRedisServer(): string {
   const fromEnv = process.env['REDIS_SERVER'];
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new RedisServerMissingError();
+    return fromEnv;
+  }
   for (const dir of (process.env['PATH'] ?? '')
     .split(':')
     .concat(['/usr/bin', '/usr/local/bin', '/usr/sbin'])) {

@@ -48,7 +48,11 @@ export function applyCommand(program: Command): void {
             'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
           )
           .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-          .option('--concurrency <n>', 'slots this process moves at once (default chosen by npm run bench)', '96')
+          .option(
+            '--concurrency <n>',
+            'slots this process moves at once (default chosen by npm run bench)',
+            '96',
+          )
           .option(
             '--per-node <n>',
             'a node is source or target of at most this many slots at once, across all workers',

@@ -20,7 +20,11 @@ export function workerCommand(program: Command): void {
             'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
             'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.',
         )
-        .option('--concurrency <n>', 'slots this process moves at once (default chosen by npm run bench)', '96')
+        .option(
+          '--concurrency <n>',
+          'slots this process moves at once (default chosen by npm run bench)',
+          '96',
+        )
         .option(
           '--per-node <n>',
           'a node is source or target of at most this many slots at once, across all workers',
