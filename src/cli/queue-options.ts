@@ -33,3 +33,19 @@ export function queueUrlFrom(flags: QueueFlags): string {
   }
   return flags.queue;
 }
+
+export interface WorkerFlags {
+  concurrency: string;
+  perNode: string;
+}
+
+/** The worker sizing options `apply` and `worker` share; defaults chosen with `npm run bench`. */
+export function withWorkerOptions(cmd: Command): Command {
+  return cmd
+    .option('--concurrency <n>', 'slots this process moves at once (default chosen by npm run bench)', '96')
+    .option(
+      '--per-node <n>',
+      'a node is source or target of at most this many slots at once, across all workers',
+      '32',
+    );
+}

@@ -11,7 +11,6 @@ import {
   type Topology,
 } from '../cluster/index.js';
 import { loadPlanFiles, policyFromPlanFile, type PlanFile } from '../config/index.js';
-import { InvalidOptionError } from '../errors/index.js';
 import { startHttpServer, type HttpServer } from '../http/index.js';
 import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
 import type { MigratorOptions } from '../migrate/index.js';
@@ -22,6 +21,7 @@ import {
   MOVE_SLOT_JOB,
   PlanQueue,
   planKeys,
+  refuseQueueOnCluster,
   slotJobsFor,
   startSlotWorker,
   type SlotWorker,
@@ -431,16 +431,4 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
         setState('stopped');
       })()),
   };
-}
-
-/** Keeping the queue on the cluster it rebalances would move the queue's own keys mid-plan. */
-function refuseQueueOnCluster(queueUrl: string, topology: Topology): void {
-  const u = new URL(queueUrl);
-  const addr = `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port || '6379'}`;
-  if (topology.nodes.some((n) => `${n.host}:${n.port}` === addr)) {
-    throw new InvalidOptionError(
-      '--queue',
-      `${addr} is a node of the cluster being rebalanced; keep the queue on a separate Redis (e.g. a small standalone instance)`,
-    );
-  }
 }

@@ -93,14 +93,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
   if (importing === 'already-owner') {
     await finalize(ctx, source, target, move);
     log?.info('slot already moved; closed what was left open');
-    return {
-      slot,
-      outcome: 'already-moved',
-      keys: 0,
-      batches: 0,
-      durationMs: performance.now() - started,
-      bigKeys: [],
-    };
+    return alreadyMoved(slot, started);
   }
   reached('after-importing');
   const migrating = await setSlot(source, slot, ['MIGRATING', to.id], 'SETSLOT MIGRATING', from);
@@ -108,14 +101,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
     const owner = await ownerSeenBy(source, slot);
     if (owner === to.id) {
       await finalize(ctx, source, target, move);
-      return {
-        slot,
-        outcome: 'already-moved',
-        keys: 0,
-        batches: 0,
-        durationMs: performance.now() - started,
-        bigKeys: [],
-      };
+      return alreadyMoved(slot, started);
     }
     // Leave nothing open behind a refused move.
     await target.call('CLUSTER', 'SETSLOT', String(slot), 'STABLE');
@@ -404,4 +390,15 @@ async function awaitTargetEpoch(source: Redis, target: Redis, move: SlotMoveSpec
 function infoNumber(info: unknown, field: string): number {
   const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(String(info));
   return m ? Number(m[1]) : 0;
+}
+
+function alreadyMoved(slot: number, started: number): SlotMoveResult {
+  return {
+    slot,
+    outcome: 'already-moved',
+    keys: 0,
+    batches: 0,
+    durationMs: performance.now() - started,
+    bigKeys: [],
+  };
 }

@@ -2,3 +2,4 @@ export * from './node-limiter.js';
 export * from './plan-queue.js';
 export * from './slot-job.js';
 export * from './slot-worker.js';
+export * from './queue-placement.js';

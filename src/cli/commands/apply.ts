@@ -1,10 +1,15 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { NodePool, readTopology, type Topology } from '../../cluster/index.js';
-import { InvalidOptionError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, type Plan } from '../../planner/index.js';
-import { PlanQueue, slotJobsFor, startSlotWorker, type PlanProgress } from '../../queue/index.js';
+import {
+  PlanQueue,
+  refuseQueueOnCluster,
+  slotJobsFor,
+  startSlotWorker,
+  type PlanProgress,
+} from '../../queue/index.js';
 import {
   connectionFrom,
   seedsFrom,
@@ -17,7 +22,7 @@ import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } fro
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
-import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
+import { queueUrlFrom, withQueueOptions, withWorkerOptions, type QueueFlags } from '../queue-options.js';
 
 interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
   file?: string;
@@ -34,41 +39,33 @@ interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
 const EXIT_INCOMPLETE = 1;
 
 export function applyCommand(program: Command): void {
-  withQueueOptions(
-    withConnectionOptions(
-      withPlanOptions(
-        program
-          .command('apply')
-          .description(
-            'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
-              'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
-          )
-          .option(
-            '-f, --file <plan>',
-            'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
-          )
-          .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-          .option(
-            '--concurrency <n>',
-            'slots this process moves at once (default chosen by npm run bench)',
-            '96',
-          )
-          .option(
-            '--per-node <n>',
-            'a node is source or target of at most this many slots at once, across all workers',
-            '32',
-          )
-          .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
-          .option(
-            '--no-verify',
-            'skip the content check of every moved key (faster; see README: verified moves)',
-          )
-          .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
-          .option(
-            '--latency-budget-ms <ms>',
-            'latency budget: aim for each MIGRATE to block the servers about this long',
-            '5',
-          ),
+  withWorkerOptions(
+    withQueueOptions(
+      withConnectionOptions(
+        withPlanOptions(
+          program
+            .command('apply')
+            .description(
+              'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
+                'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
+            )
+            .option(
+              '-f, --file <plan>',
+              'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
+            )
+            .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+            .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
+            .option(
+              '--no-verify',
+              'skip the content check of every moved key (faster; see README: verified moves)',
+            )
+            .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
+            .option(
+              '--latency-budget-ms <ms>',
+              'latency budget: aim for each MIGRATE to block the servers about this long',
+              '5',
+            ),
+        ),
       ),
     ),
   ).action(async (flags: ApplyFlags) => {
@@ -246,18 +243,6 @@ async function follow(
       return p;
     }
     await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Keeping the queue on the cluster it rebalances would move the queue's own keys mid-plan. */
-function refuseQueueOnCluster(queueUrl: string, topology: Topology): void {
-  const u = new URL(queueUrl);
-  const addr = `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port || '6379'}`;
-  if (topology.nodes.some((n) => `${n.host}:${n.port}` === addr)) {
-    throw new InvalidOptionError(
-      '--queue',
-      `${addr} is a node of the cluster being rebalanced; keep the queue on a separate Redis (e.g. a small standalone instance)`,
-    );
   }
 }
 

@@ -3,35 +3,30 @@ import { createLogger } from '../../log/index.js';
 import { startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
 import { parsePositiveInt } from '../parse-flags.js';
-import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
+import {
+  queueUrlFrom,
+  withQueueOptions,
+  withWorkerOptions,
+  type QueueFlags,
+  type WorkerFlags,
+} from '../queue-options.js';
 
-interface WorkerFlags extends ConnectionFlags, QueueFlags {
-  concurrency: string;
-  perNode: string;
-}
+interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags {}
 
 export function workerCommand(program: Command): void {
-  withQueueOptions(
-    withConnectionOptions(
-      program
-        .command('worker')
-        .description(
-          'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
-            'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
-            'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.',
-        )
-        .option(
-          '--concurrency <n>',
-          'slots this process moves at once (default chosen by npm run bench)',
-          '96',
-        )
-        .option(
-          '--per-node <n>',
-          'a node is source or target of at most this many slots at once, across all workers',
-          '32',
-        ),
+  withWorkerOptions(
+    withQueueOptions(
+      withConnectionOptions(
+        program
+          .command('worker')
+          .description(
+            'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
+              'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
+              'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.',
+          ),
+      ),
     ),
-  ).action(async (flags: WorkerFlags) => {
+  ).action(async (flags: WorkerCommandFlags) => {
     const log = createLogger();
     const worker = startSlotWorker({
       queueUrl: queueUrlFrom(flags),
