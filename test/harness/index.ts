@@ -25,3 +25,4 @@ export async function useRedis(): Promise<LocalRedis> {
 export * from './cli.js';
 export * from './traffic.js';
 export * from './cluster-checks.js';
+export * from './scenario.js';

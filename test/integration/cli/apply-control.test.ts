@@ -3,31 +3,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PlanQueue } from '../../../src/queue/index.js';
 import {
   expectSettled,
   loadStrings,
   missingLoadedKeys,
   runCli,
-  startLocalCluster,
-  startLocalRedis,
+  waitForPlanProgress,
+  withClusterAndQueue,
 } from '../../harness/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
 
-async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('apply: saved plans, cancel and extra workers', () => {
   it('refuses a saved plan made for another topology, and changes nothing', async () => {
-    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 2 });
-    const queue = await startLocalRedis();
-    try {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 2 }, async (cluster, queue) => {
       const file = join(mkdtempSync(join(tmpdir(), 'slotshift-stale-')), 'plan.json');
       const seed = cluster.seeds[0]!;
       expect((await runCli(['plan', '--seed', seed, '--use-empty-masters', '-o', file])).code).toBe(0);
@@ -57,17 +46,11 @@ describe('apply: saved plans, cancel and extra workers', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/plan \w+ was made for topology .* make a new plan/);
       expect((await expectSettled(cluster)).owners).toEqual(before.owners);
-    } finally {
-      await cluster.stop();
-      await queue.stop();
-    }
+    });
   });
 
   it('cancel stops a running plan with no slot left open; apply again resumes it', async () => {
-    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
-    const queue = await startLocalRedis();
-    const q = new PlanQueue(queue.url, 'slotshift');
-    try {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       await loadStrings(cluster, { keys: 60_000, prefix: 'cancel' });
       const args = [
         'apply',
@@ -81,10 +64,7 @@ describe('apply: saved plans, cancel and extra workers', () => {
         '2',
       ];
       const first = runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
-      await waitUntil('some slots moved', async () => {
-        const current = await q.currentPlan();
-        return current !== null && (await q.progress(current.planId, current.total)).done >= 20;
-      });
+      await waitForPlanProgress(queue.url, 20);
       const cancel = await runCli(['cancel', '--queue', queue.url]);
       expect(cancel.code).toBe(0);
       const stopped = await first;
@@ -97,52 +77,41 @@ describe('apply: saved plans, cancel and extra workers', () => {
       expect(resumed.code).toBe(0);
       await expectSettled(cluster);
       expect(await missingLoadedKeys(cluster, 'cancel', 60_000)).toEqual([]);
-    } finally {
-      await q.close();
-      await cluster.stop();
-      await queue.stop();
-    }
+    });
   });
 
   it('a worker process killed with SIGKILL mid-plan: another worker finishes its slots', async () => {
-    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
-    const queue = await startLocalRedis();
-    const q = new PlanQueue(queue.url, 'slotshift');
-    const startWorker = () =>
-      spawn(process.execPath, [BIN, 'worker', '--queue', queue.url, '--concurrency', '2'], {
-        stdio: 'ignore',
-        env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'warn' },
-      });
-    const w1 = startWorker();
-    const w2 = startWorker();
-    try {
-      await loadStrings(cluster, { keys: 60_000, prefix: 'wk' });
-      const follower = runCli([
-        'apply',
-        '--seed',
-        cluster.seeds[0]!,
-        '--use-empty-masters',
-        '--queue',
-        queue.url,
-        '--yes',
-        '--no-workers',
-      ]);
-      await waitUntil('some slots moved', async () => {
-        const current = await q.currentPlan();
-        return current !== null && (await q.progress(current.planId, current.total)).done >= 30;
-      });
-      w1.kill('SIGKILL');
-      const r = await follower;
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/(\d+) of \1 slots moved/);
-      await expectSettled(cluster);
-      expect(await missingLoadedKeys(cluster, 'wk', 60_000)).toEqual([]);
-    } finally {
-      w1.kill('SIGKILL');
-      w2.kill('SIGTERM');
-      await q.close();
-      await cluster.stop();
-      await queue.stop();
-    }
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      const startWorker = () =>
+        spawn(process.execPath, [BIN, 'worker', '--queue', queue.url, '--concurrency', '2'], {
+          stdio: 'ignore',
+          env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'warn' },
+        });
+      const w1 = startWorker();
+      const w2 = startWorker();
+      try {
+        await loadStrings(cluster, { keys: 60_000, prefix: 'wk' });
+        const follower = runCli([
+          'apply',
+          '--seed',
+          cluster.seeds[0]!,
+          '--use-empty-masters',
+          '--queue',
+          queue.url,
+          '--yes',
+          '--no-workers',
+        ]);
+        await waitForPlanProgress(queue.url, 30);
+        w1.kill('SIGKILL');
+        const r = await follower;
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/(\d+) of \1 slots moved/);
+        await expectSettled(cluster);
+        expect(await missingLoadedKeys(cluster, 'wk', 60_000)).toEqual([]);
+      } finally {
+        w1.kill('SIGKILL');
+        w2.kill('SIGTERM');
+      }
+    });
   });
 });

@@ -6,17 +6,15 @@ import {
   missingLoadedKeys,
   runCli,
   startLocalCluster,
-  startLocalRedis,
   startTraffic,
+  withClusterAndQueue,
 } from '../../harness/index.js';
 
 const KEYS = 20_000;
 
 describe('slotshift apply', () => {
   it('scales out onto empty masters while a cluster client keeps reading and writing', async () => {
-    const cluster = await startLocalCluster({ masters: 3, emptyMasters: 3 });
-    const queue = await startLocalRedis();
-    try {
+    await withClusterAndQueue({ masters: 3, emptyMasters: 3 }, async (cluster, queue) => {
       await loadStrings(cluster, { keys: KEYS, prefix: 'load' });
       const traffic = startTraffic(cluster.nodes[0]!, 'app');
       const r = await runCli([
@@ -53,16 +51,11 @@ describe('slotshift apply', () => {
       ]);
       expect(again.code).toBe(0);
       expect(again.stdout).toContain('nothing to do');
-    } finally {
-      await cluster.stop();
-      await queue.stop();
-    }
+    });
   });
 
   it('refuses without --yes when there is no terminal, and changes nothing', async () => {
-    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
-    const queue = await startLocalRedis();
-    try {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       const r = await runCli([
         'apply',
         '--seed',
@@ -79,10 +72,7 @@ describe('slotshift apply', () => {
           .map((m) => slotCount(m.slots))
           .sort(),
       ).toEqual([0, 8192, 8192]);
-    } finally {
-      await cluster.stop();
-      await queue.stop();
-    }
+    });
   });
 
   it('refuses a queue on the cluster being rebalanced', async () => {
@@ -113,9 +103,7 @@ describe('slotshift apply survives kill -9 at every protocol step', () => {
     ['after-node-target', 40],
   ] as const) {
     it(`killed ${step}, then run again: completes, nothing lost, no slot open`, async () => {
-      const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
-      const queue = await startLocalRedis();
-      try {
+      await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
         // Enough keys that nearly every slot holds some: the planner moves empty slots first.
         await loadStrings(cluster, { keys: 60_000, prefix: 'kill' });
         const args = [
@@ -137,10 +125,7 @@ describe('slotshift apply survives kill -9 at every protocol step', () => {
         expect(resumed.code).toBe(0);
         await expectSettled(cluster);
         expect(await missingLoadedKeys(cluster, 'kill', 60_000)).toEqual([]);
-      } finally {
-        await cluster.stop();
-        await queue.stop();
-      }
+      });
     });
   }
 });
