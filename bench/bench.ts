@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- [--scenario scale-out|drain|all] [--keys N] [--value-bytes B] [--runs R]`
+ * `npm run bench -- [--scenario scale-out|drain|mixed|skewed|all] [--keys N] [--value-bytes B] [--runs R]`
  *
  * Runs slotshift and redis-cli's rebalance side by side on fresh clusters loaded with identical data,
  * in alternation (A B C D, A B C D, ...) so machine drift hits every contender alike. While each runs,
  * a probe process drives a fixed 2,000 ops/s of GET/SET through an ioredis Cluster client and records
- * latency and errors. After each run: every key is checked (count and content), and no slot may be
- * open. Prints a table per scenario and the ratios (medians of R runs); writes the same as JSON under
- * bench/results/. Nothing here is asserted as a test: speed is shown, not tested.
+ * latency and errors. After each run: every key is checked (count and content: read back for plain
+ * strings, slot checksums before and after for the other scenarios), and no slot may be open. Prints a
+ * table per scenario and the ratios (medians of R runs); writes the same as JSON under bench/results/.
+ * Nothing here is asserted as a test: speed is shown, not tested.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
-import { NodePool, openSlots, parseAddress, readTopology } from '../src/cluster/index.js';
+import { parseAddress } from '../src/cluster/index.js';
 import {
   loadStrings,
   redisServerVersion,
@@ -23,9 +24,30 @@ import {
   valueFor,
   type LocalCluster,
 } from '../src/localcluster/index.js';
+import {
+  bigKeysMoved,
+  compareContent,
+  keySpread,
+  keysInSlots,
+  keysPerServingMaster,
+  movedSlots,
+  readClusterState,
+  type ClusterState,
+  type KeySpread,
+} from './cluster-state.js';
+import { loadMixed } from './load-mixed.js';
+import { loadSkewed } from './load-skewed.js';
+import { SlotWriter, type LoadedData } from './slot-writer.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'slotshift.js');
+
+/** redis-cli colours its output even into a pipe; the colour codes are stripped before it is shown. */
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+/** The probe SETs `probe:<n % PROBE_KEYS>` to PROBE_VALUE. */
+const PROBE_KEYS = 1000;
+const PROBE_VALUE = 'x';
 
 interface Options {
   scenario: string;
@@ -46,11 +68,26 @@ interface RunResult {
   contender: string;
   seconds: number;
   exitCode: number;
+  /** The contender's last line of output, e.g. redis-cli's "No rebalancing needed!". */
+  lastOutputLine: string;
   peakRssMb: number;
+  slotsMoved: number;
   keysMoved: number;
+  /** Payload bytes in the moved slots (see LoadedData), or keys moved × value size for plain strings. */
+  bytesMoved: number;
   probe: ProbeReport;
   lostKeys: number;
+  /** Slots whose checksum changed; null where the scenario checks values instead. */
+  changedSlots: number | null;
   openSlots: number;
+  keysBefore: number;
+  keysAfter: number;
+  ttlKeysBefore: number;
+  ttlKeysAfter: number;
+  bigKeys: number;
+  bigKeysMoved: number;
+  spreadBefore: KeySpread;
+  spreadAfter: KeySpread;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -69,31 +106,51 @@ function parseArgs(argv: string[]): Options {
 interface Scenario {
   name: string;
   cluster: { masters: number; emptyMasters: number };
+  /** Writes the data every contender's fresh cluster starts with. */
+  load: (cluster: LocalCluster, o: Options) => Promise<LoadedData>;
+  /**
+   * How loss is found. `values`: every `load:<i>` is read back and compared (plain strings only).
+   * `checksum`: every slot's checksum (keys, content, TTL presence) before and after, for data a GET
+   * cannot check.
+   */
+  check: 'values' | 'checksum';
   contenders: Record<string, (cluster: LocalCluster, queueUrl: string) => string[]>;
 }
+
+async function loadPlainStrings(cluster: LocalCluster, o: Options): Promise<LoadedData> {
+  await loadStrings(cluster, { keys: o.keys, valueBytes: o.valueBytes, prefix: 'load' });
+  return { bigKeys: [] };
+}
+
+/** redis-cli and slotshift, each verified and not, spreading 3 masters' slots onto 3 empty ones. */
+const SCALE_OUT_CONTENDERS: Scenario['contenders'] = {
+  'redis-cli': (c) => ['redis-cli', '--cluster', 'rebalance', c.seeds[0]!, '--cluster-use-empty-masters'],
+  'redis-cli pipeline 1000': (c) => [
+    'redis-cli',
+    '--cluster',
+    'rebalance',
+    c.seeds[0]!,
+    '--cluster-use-empty-masters',
+    '--cluster-pipeline',
+    '1000',
+  ],
+  'slotshift verified': (c, q) => slotshift(c, q, ['--use-empty-masters']),
+  'slotshift unverified': (c, q) => slotshift(c, q, ['--use-empty-masters', '--no-verify']),
+};
 
 const SCENARIOS: Scenario[] = [
   {
     name: 'scale-out',
     cluster: { masters: 3, emptyMasters: 3 },
-    contenders: {
-      'redis-cli': (c) => ['redis-cli', '--cluster', 'rebalance', c.seeds[0]!, '--cluster-use-empty-masters'],
-      'redis-cli pipeline 1000': (c) => [
-        'redis-cli',
-        '--cluster',
-        'rebalance',
-        c.seeds[0]!,
-        '--cluster-use-empty-masters',
-        '--cluster-pipeline',
-        '1000',
-      ],
-      'slotshift verified': (c, q) => slotshift(c, q, ['--use-empty-masters']),
-      'slotshift unverified': (c, q) => slotshift(c, q, ['--use-empty-masters', '--no-verify']),
-    },
+    load: loadPlainStrings,
+    check: 'values',
+    contenders: SCALE_OUT_CONTENDERS,
   },
   {
     name: 'drain',
     cluster: { masters: 6, emptyMasters: 0 },
+    load: loadPlainStrings,
+    check: 'values',
     contenders: {
       'redis-cli': (c) => [
         'redis-cli',
@@ -115,6 +172,27 @@ const SCENARIOS: Scenario[] = [
       ],
       'slotshift verified': (c, q) => slotshift(c, q, ['--drain', c.nodes[5]!.addr]),
       'slotshift unverified': (c, q) => slotshift(c, q, ['--drain', c.nodes[5]!.addr, '--no-verify']),
+    },
+  },
+  {
+    // Every type, TTLs and three big keys, on the scale-out move.
+    name: 'mixed',
+    cluster: { masters: 3, emptyMasters: 3 },
+    load: (c, o) => loadMixed(c, o),
+    check: 'checksum',
+    contenders: SCALE_OUT_CONTENDERS,
+  },
+  {
+    // Slots already even, keys not. redis-cli balances slots only, so doing nothing is its honest
+    // result here; slotshift is run balancing slots (the same answer) and keys.
+    name: 'skewed',
+    cluster: { masters: 6, emptyMasters: 0 },
+    load: (c, o) => loadSkewed(c, o),
+    check: 'checksum',
+    contenders: {
+      'redis-cli': (c) => ['redis-cli', '--cluster', 'rebalance', c.seeds[0]!],
+      'slotshift --balance-by slots': (c, q) => slotshift(c, q, ['--balance-by', 'slots']),
+      'slotshift --balance-by keys': (c, q) => slotshift(c, q, ['--balance-by', 'keys']),
     },
   },
 ];
@@ -207,7 +285,9 @@ async function runProbe(seed: string): Promise<void> {
     while (issued < due) {
       const key = `load:${(issued * 7919) % 1_000_000}`;
       const t0 = performance.now();
-      const op = (issued % 2 === 0 ? client.get(key) : client.set(`probe:${issued % 1000}`, 'x'))
+      const op = (
+        issued % 2 === 0 ? client.get(key) : client.set(`probe:${issued % PROBE_KEYS}`, PROBE_VALUE)
+      )
         .then(() => void latencies.push(performance.now() - t0))
         .catch(() => void errors++);
       inflight.add(op);
@@ -232,22 +312,8 @@ async function runProbe(seed: string): Promise<void> {
   process.exit(0);
 }
 
-async function keysPerMaster(cluster: LocalCluster): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const n of cluster.nodes) {
-    const c = cluster.connect(n);
-    out.set(n.id, await c.dbsize());
-    c.disconnect();
-  }
-  return out;
-}
-
-/** Every loaded key present with its value (checked through a cluster client), and no slot open. */
-async function check(
-  cluster: LocalCluster,
-  keys: number,
-  valueBytes: number,
-): Promise<{ lost: number; open: number }> {
+/** Loaded keys missing or with another value (read through a cluster client). */
+async function lostValues(cluster: LocalCluster, keys: number, valueBytes: number): Promise<number> {
   const client = new Cluster([{ host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port }], {
     enableAutoPipelining: true,
   });
@@ -260,37 +326,83 @@ async function check(
     });
   }
   await client.quit();
-  const pool = new NodePool({});
-  const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
-  await pool.close();
-  return { lost, open: openSlots(topology).length };
+  return lost;
+}
+
+/**
+ * Writes the keys the probe will SET, with the value it will SET, so its writes during the run
+ * change no slot checksum.
+ */
+async function writeProbeKeys(cluster: LocalCluster): Promise<void> {
+  const writer = await SlotWriter.open(cluster);
+  try {
+    for (let n = 0; n < PROBE_KEYS; n++) {
+      const key = `probe:${n}`;
+      await writer.write(key, 0, (p) => p.set(key, PROBE_VALUE));
+    }
+    await writer.flush();
+  } finally {
+    writer.close();
+  }
+}
+
+/**
+ * Keys gained, summed over the masters that serve slots afterwards: what moved when every master only
+ * gives or only takes. A drained master is left out: Redis turns a master that lost its last slot
+ * into a replica of the slot's new owner (cluster-allow-replica-migration), and its DBSIZE is then a
+ * copy of that master's keys, not keys moved.
+ */
+function keysGained(before: ClusterState, after: ClusterState): number {
+  const serving = new Set(after.owners);
+  let gained = 0;
+  for (const [id, n] of after.keysPerNode) {
+    if (serving.has(id)) gained += Math.max(0, n - (before.keysPerNode.get(id) ?? 0));
+  }
+  return gained;
 }
 
 async function runOnce(scenario: Scenario, contender: string, o: Options): Promise<RunResult> {
   const cluster = await startLocalCluster({ ...scenario.cluster, nodeTimeoutMs: 15_000 });
   const queue = await startLocalRedis();
   try {
-    await loadStrings(cluster, { keys: o.keys, valueBytes: o.valueBytes, prefix: 'load' });
-    const before = await keysPerMaster(cluster);
+    const data = await scenario.load(cluster, o);
+    const checksummed = scenario.check === 'checksum';
+    if (checksummed) await writeProbeKeys(cluster);
+    const before = await readClusterState(cluster, checksummed);
     const probe = startProbe(cluster.seeds[0]!);
     await new Promise((r) => setTimeout(r, 300));
     const r = await timed(scenario.contenders[contender]!(cluster, queue.url));
     const probeReport = await probe.stop();
     if (r.exitCode !== 0)
       process.stderr.write(`${contender} exited ${r.exitCode}:\n${r.output.slice(-2000)}\n`);
-    const after = await keysPerMaster(cluster);
-    let keysMoved = 0;
-    for (const [id, n] of after) keysMoved += Math.max(0, n - (before.get(id) ?? 0));
-    const { lost, open } = await check(cluster, o.keys, o.valueBytes);
+    const after = await readClusterState(cluster, checksummed);
+    const moved = movedSlots(before, after);
+    const content = checksummed ? compareContent(before, after) : null;
+    // Checksummed scenarios count the keys of the slots that changed owner: in skewed, masters both
+    // give and take, and the sum of gains would net part of the traffic out.
+    const keysMoved = checksummed ? keysInSlots(before, moved) : keysGained(before, after);
+    const payload = data.payloadBytes;
     return {
       contender,
       seconds: r.seconds,
       exitCode: r.exitCode,
+      lastOutputLine: r.output.replace(ANSI_COLOUR, '').trim().split('\n').pop() ?? '',
       peakRssMb: r.peakRssMb,
+      slotsMoved: moved.length,
       keysMoved,
+      bytesMoved: payload ? moved.reduce((n, s) => n + (payload[s] ?? 0), 0) : keysMoved * o.valueBytes,
       probe: probeReport,
-      lostKeys: lost,
-      openSlots: open,
+      lostKeys: content ? content.lostKeys : await lostValues(cluster, o.keys, o.valueBytes),
+      changedSlots: content ? content.changedSlots : null,
+      openSlots: after.openSlots,
+      keysBefore: content ? content.keysBefore : sum(keysPerServingMaster(before)),
+      keysAfter: content ? content.keysAfter : sum(keysPerServingMaster(after)),
+      ttlKeysBefore: before.ttlKeys,
+      ttlKeysAfter: after.ttlKeys,
+      bigKeys: data.bigKeys.length,
+      bigKeysMoved: bigKeysMoved(data.bigKeys, before, after),
+      spreadBefore: keySpread(before),
+      spreadAfter: keySpread(after),
     };
   } finally {
     await cluster.stop();
@@ -304,10 +416,123 @@ function contendersOf(scenario: Scenario): string[] {
   return Object.keys(scenario.contenders).filter((c) => !only || only.includes(c));
 }
 
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)] ?? 0;
 }
+
+interface Row {
+  contender: string;
+  seconds: number;
+  keysPerSecond: number;
+  mbPerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  clientErrors: number;
+  peakRssMb: number;
+  slotsMoved: number;
+  keysMoved: number;
+  mbMoved: number;
+  lostKeys: number;
+  changedSlots: number | null;
+  openSlots: number;
+  failedRuns: number;
+  ttlKeysBefore: number;
+  ttlKeysAfter: number;
+  bigKeys: number;
+  bigKeysMoved: number;
+  maxKeysPerMaster: number;
+  minKeysPerMaster: number;
+  keysPerMasterCv: number;
+}
+
+/** One contender's runs: medians of measurements, sums of failures (one bad run must show). */
+function summarize(contender: string, mine: RunResult[]): Row {
+  const med = (f: (r: RunResult) => number): number => median(mine.map(f));
+  const total = (f: (r: RunResult) => number): number => mine.reduce((a, r) => a + f(r), 0);
+  const seconds = med((r) => r.seconds);
+  const keysMoved = med((r) => r.keysMoved);
+  const bytesMoved = med((r) => r.bytesMoved);
+  return {
+    contender,
+    seconds,
+    keysPerSecond: keysMoved / seconds,
+    mbPerSecond: bytesMoved / 1e6 / seconds,
+    p50: med((r) => r.probe.p50),
+    p99: med((r) => r.probe.p99),
+    max: med((r) => r.probe.max),
+    clientErrors: total((r) => r.probe.errors),
+    peakRssMb: Math.max(...mine.map((r) => r.peakRssMb)),
+    slotsMoved: med((r) => r.slotsMoved),
+    keysMoved,
+    mbMoved: bytesMoved / 1e6,
+    lostKeys: total((r) => r.lostKeys),
+    changedSlots: mine.some((r) => r.changedSlots !== null) ? total((r) => r.changedSlots ?? 0) : null,
+    openSlots: total((r) => r.openSlots),
+    failedRuns: mine.filter((r) => r.exitCode !== 0).length,
+    ttlKeysBefore: med((r) => r.ttlKeysBefore),
+    ttlKeysAfter: med((r) => r.ttlKeysAfter),
+    bigKeys: med((r) => r.bigKeys),
+    bigKeysMoved: med((r) => r.bigKeysMoved),
+    maxKeysPerMaster: med((r) => r.spreadAfter.maxKeys),
+    minKeysPerMaster: med((r) => r.spreadAfter.minKeys),
+    keysPerMasterCv: med((r) => r.spreadAfter.cv),
+  };
+}
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+interface Column {
+  header: string;
+  cell: (r: Row) => string;
+  /** Whether the column is printed for this scenario; always when absent. */
+  shown?: (scenario: Scenario, rows: readonly Row[]) => boolean;
+}
+
+const COLUMNS: Column[] = [
+  { header: 'contender', cell: (r) => r.contender },
+  { header: 'wall s', cell: (r) => r.seconds.toFixed(2) },
+  { header: 'keys/s', cell: (r) => count(r.keysPerSecond) },
+  { header: 'MB/s', cell: (r) => r.mbPerSecond.toFixed(1) },
+  { header: 'client p50 ms', cell: (r) => r.p50.toFixed(2) },
+  { header: 'p99 ms', cell: (r) => r.p99.toFixed(2) },
+  { header: 'max ms', cell: (r) => r.max.toFixed(1) },
+  { header: 'client errors', cell: (r) => String(r.clientErrors) },
+  { header: 'peak RSS MB', cell: (r) => r.peakRssMb.toFixed(0) },
+  { header: 'slots moved', cell: (r) => count(r.slotsMoved) },
+  { header: 'keys moved', cell: (r) => count(r.keysMoved) },
+  { header: 'MB moved', cell: (r) => r.mbMoved.toFixed(1) },
+  {
+    header: 'big keys moved',
+    cell: (r) => `${r.bigKeysMoved}/${r.bigKeys}`,
+    shown: (_, rows) => rows.some((r) => r.bigKeys > 0),
+  },
+  { header: 'lost keys', cell: (r) => String(r.lostKeys) },
+  {
+    header: 'changed slots',
+    cell: (r) => String(r.changedSlots ?? '-'),
+    shown: (scenario) => scenario.check === 'checksum',
+  },
+  {
+    header: 'TTL keys before → after',
+    cell: (r) => `${count(r.ttlKeysBefore)} → ${count(r.ttlKeysAfter)}`,
+    shown: (_, rows) => rows.some((r) => r.ttlKeysBefore > 0),
+  },
+  { header: 'open slots', cell: (r) => String(r.openSlots) },
+  { header: 'failed runs', cell: (r) => String(r.failedRuns) },
+  {
+    header: 'keys/master max / min',
+    cell: (r) => `${count(r.maxKeysPerMaster)} / ${count(r.minKeysPerMaster)}`,
+  },
+  { header: 'keys/master CV %', cell: (r) => (r.keysPerMasterCv * 100).toFixed(1) },
+];
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--probe') return runProbe(process.argv[3]!);
@@ -334,47 +559,44 @@ async function main(): Promise<void> {
         results.push(await runOnce(scenario, contender, o));
       }
     }
-    const rows = contendersOf(scenario).map((contender) => {
-      const mine = results.filter((r) => r.contender === contender);
-      const seconds = median(mine.map((r) => r.seconds));
-      const keysMoved = median(mine.map((r) => r.keysMoved));
-      return {
+    const rows = contendersOf(scenario).map((contender) =>
+      summarize(
         contender,
-        seconds,
-        keysPerSecond: keysMoved / seconds,
-        mbPerSecond: (keysMoved * o.valueBytes) / 1e6 / seconds,
-        p50: median(mine.map((r) => r.probe.p50)),
-        p99: median(mine.map((r) => r.probe.p99)),
-        max: median(mine.map((r) => r.probe.max)),
-        clientErrors: mine.reduce((a, r) => a + r.probe.errors, 0),
-        peakRssMb: Math.max(...mine.map((r) => r.peakRssMb)),
-        keysMoved,
-        lostKeys: mine.reduce((a, r) => a + r.lostKeys, 0),
-        openSlots: mine.reduce((a, r) => a + r.openSlots, 0),
-        failedRuns: mine.filter((r) => r.exitCode !== 0).length,
-      };
-    });
-    const header =
-      '| contender | wall s | keys/s | MB/s | client p50 ms | p99 ms | max ms | client errors | peak RSS MB | keys moved | lost keys | open slots | failed runs |';
-    const lines = [
-      `\n### ${scenario.name}: ${o.keys.toLocaleString('en-US')} keys x ${o.valueBytes} B, median of ${o.runs} run(s)`,
-      header,
-      '|' + ' --- |'.repeat(13),
-      ...rows.map(
-        (r) =>
-          `| ${r.contender} | ${r.seconds.toFixed(2)} | ${Math.round(r.keysPerSecond).toLocaleString('en-US')} | ${r.mbPerSecond.toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.clientErrors} | ${r.peakRssMb.toFixed(0)} | ${r.keysMoved.toLocaleString('en-US')} | ${r.lostKeys} | ${r.openSlots} | ${r.failedRuns} |`,
+        results.filter((r) => r.contender === contender),
       ),
+    );
+    const columns = COLUMNS.filter((c) => c.shown?.(scenario, rows) ?? true);
+    const spread = results[0]?.spreadBefore;
+    const lines = [
+      `\n### ${scenario.name}: ${o.keys.toLocaleString('en-US')} keys${scenario.check === 'values' ? ` x ${o.valueBytes} B` : ''}, median of ${o.runs} run(s)`,
+      ...(spread
+        ? [
+            `before: keys per master max ${count(spread.maxKeys)} / min ${count(spread.minKeys)}, CV ${(spread.cv * 100).toFixed(1)}%`,
+          ]
+        : []),
+      `| ${columns.map((c) => c.header).join(' | ')} |`,
+      '|' + ' --- |'.repeat(columns.length),
+      ...rows.map((r) => `| ${columns.map((c) => c.cell(r)).join(' | ')} |`),
     ];
     const time = (name: string): number => rows.find((r) => r.contender === name)?.seconds ?? NaN;
-    const ratios = {
-      'slotshift verified vs redis-cli': time('redis-cli') / time('slotshift verified'),
-      'slotshift verified vs redis-cli pipeline 1000':
-        time('redis-cli pipeline 1000') / time('slotshift verified'),
-      'slotshift unverified vs redis-cli pipeline 1000':
-        time('redis-cli pipeline 1000') / time('slotshift unverified'),
-      'verification cost (verified / unverified)': time('slotshift verified') / time('slotshift unverified'),
-    };
-    lines.push('', ...Object.entries(ratios).map(([k, v]) => `- ${k}: ${v.toFixed(2)}x`));
+    // Only the ratios whose contenders both ran in this scenario.
+    const ratios = Object.fromEntries(
+      Object.entries({
+        'slotshift verified vs redis-cli': time('redis-cli') / time('slotshift verified'),
+        'slotshift verified vs redis-cli pipeline 1000':
+          time('redis-cli pipeline 1000') / time('slotshift verified'),
+        'slotshift unverified vs redis-cli pipeline 1000':
+          time('redis-cli pipeline 1000') / time('slotshift unverified'),
+        'verification cost (verified / unverified)':
+          time('slotshift verified') / time('slotshift unverified'),
+      }).filter(([, v]) => Number.isFinite(v)),
+    );
+    // A contender that found nothing to do says why (redis-cli: "No rebalancing needed! ...").
+    const idle = results.filter((r) => r.slotsMoved === 0 && r.exitCode === 0);
+    if (idle.length > 0)
+      lines.push('', ...idle.map((r) => `- ${r.contender} moved no slot: ${r.lastOutputLine}`));
+    if (Object.keys(ratios).length > 0)
+      lines.push('', ...Object.entries(ratios).map(([k, v]) => `- ${k}: ${v.toFixed(2)}x`));
     process.stdout.write(`${lines.join('\n')}\n`);
     const file = join(ROOT, 'bench', 'results', `${scenario.name}-${machine.date.slice(0, 10)}.json`);
     writeFileSync(
