@@ -37,6 +37,7 @@ export function queueUrlFrom(flags: QueueFlags): string {
 export interface WorkerFlags {
   concurrency: string;
   perNode: string;
+  groupSlots: string;
 }
 
 /** The worker sizing options `apply` and `worker` share; defaults chosen with `npm run bench`. */
@@ -46,6 +47,11 @@ export function withWorkerOptions(cmd: Command): Command {
     .option(
       '--per-node <n>',
       'a node is source or target of at most this many slots at once, across all workers',
+      '32',
+    )
+    .option(
+      '--group-slots <n>',
+      'slots of one node pair moved together, one pipeline per protocol step (1: one slot at a time)',
       '32',
     );
 }

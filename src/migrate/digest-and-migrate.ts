@@ -3,6 +3,8 @@ import { luaScript } from '../cluster/index.js';
 import { DIGEST_BATCH_SCRIPT, type Digest } from '../checksum/index.js';
 
 const DIGEST_BATCH = luaScript(DIGEST_BATCH_SCRIPT);
+/** SHA of the digest-batch script, for callers that queue its EVALSHA themselves. */
+export const DIGEST_BATCH_SHA = DIGEST_BATCH.sha;
 
 const loaded = new WeakSet<Redis>();
 

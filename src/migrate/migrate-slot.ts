@@ -241,13 +241,7 @@ async function migrate(
   replace: boolean,
   slot: number = calculateSlot(keys[0]!),
 ): Promise<void> {
-  const args: string[] = [to.host, String(to.port), '', '0', String(timeoutMs)];
-  if (replace) args.push('REPLACE');
-  if (ctx.auth.password !== undefined) {
-    if (ctx.auth.user) args.push('AUTH2', ctx.auth.user, ctx.auth.password);
-    else args.push('AUTH', ctx.auth.password);
-  }
-  args.push('KEYS', ...keys);
+  const args = migrateArgs(ctx, to, keys, timeoutMs, replace);
   // "NOKEY" (every key expired or was deleted meanwhile) is a success: nothing was left to move.
   if (ctx.digests) {
     const digests = await digestAndMigrate(source, args, keys);
@@ -256,6 +250,24 @@ async function migrate(
     await source.call('MIGRATE', ...args);
     ctx.onMoved?.(slot, keys, null);
   }
+}
+
+/** Arguments of `MIGRATE` after the command name, for `keys` (all of one slot) to `to`. */
+export function migrateArgs(
+  ctx: Pick<MigrateSlotContext, 'auth'>,
+  to: SlotEndpoint,
+  keys: readonly string[],
+  timeoutMs: number,
+  replace: boolean,
+): string[] {
+  const args: string[] = [to.host, String(to.port), '', '0', String(timeoutMs)];
+  if (replace) args.push('REPLACE');
+  if (ctx.auth.password !== undefined) {
+    if (ctx.auth.user) args.push('AUTH2', ctx.auth.user, ctx.auth.password);
+    else args.push('AUTH', ctx.auth.password);
+  }
+  args.push('KEYS', ...keys);
+  return args;
 }
 
 async function setSlot(
@@ -364,7 +376,7 @@ const EPOCH_WAIT_MS = 10_000;
  * limiter keeps a node from being a source and a target at once, so the source does not bump again
  * meanwhile.
  */
-async function awaitTargetEpoch(source: Redis, target: Redis, move: SlotMoveSpec): Promise<void> {
+export async function awaitTargetEpoch(source: Redis, target: Redis, move: SlotMoveSpec): Promise<void> {
   const deadline = Date.now() + EPOCH_WAIT_MS;
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
     const [sourceInfo, targetInfo] = await Promise.all([

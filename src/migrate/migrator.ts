@@ -10,6 +10,7 @@ import {
 } from './migrate-slot.js';
 import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
+import { GroupMover } from './group-mover.js';
 
 export interface MigratorOptions {
   /** @defaultValue 10000 */
@@ -19,6 +20,11 @@ export interface MigratorOptions {
   announceGroup: number;
   /** Digest each batch atomically with its MIGRATE so the target can be checked. @defaultValue true */
   verify: boolean;
+  /**
+   * Most slots of one node pair moved together, one pipeline per protocol step (see GroupMover);
+   * 1 moves every slot on its own with `migrateSlot`. @defaultValue 32
+   */
+  groupSlots: number;
 }
 
 export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
@@ -26,12 +32,14 @@ export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
   batch: DEFAULT_BATCH_SIZER_OPTIONS,
   announceGroup: 64,
   verify: true,
+  groupSlots: 32,
 };
 
 /** The long-lived pieces `migrateSlot` shares across slots: batch sizers per source, the announcer. */
 export class Migrator {
   private readonly sizers = new Map<string, BatchSizer>();
   private readonly announcer: OwnerAnnouncer;
+  private readonly groups: GroupMover | null;
 
   constructor(
     private readonly pool: NodePool,
@@ -47,6 +55,26 @@ export class Migrator {
       { groupSize: options.announceGroup, maxDelayMs: 20 },
       log,
     );
+    this.groups =
+      options.groupSlots > 1
+        ? new GroupMover(this.context(), options.verify, { maxGroup: options.groupSlots, groupsInFlight: 2 })
+        : null;
+  }
+
+  private context(): Omit<MigrateSlotContext, 'onMoved' | 'digests'> {
+    return {
+      pool: this.pool,
+      auth: this.auth,
+      announce: (slot, target, exclude) => this.announcer.announce(slot, target, exclude),
+      sizerFor: (id) => {
+        let s = this.sizers.get(id);
+        if (!s) this.sizers.set(id, (s = new BatchSizer(this.options.batch)));
+        return s;
+      },
+      compareKeys: this.compareKeys ?? compareBusyKeys,
+      migrateTimeoutMs: this.options.migrateTimeoutMs,
+      log: this.log,
+    };
   }
 
   updateMasters(masters: ReadonlyArray<NodeAddress & { id: string }>): void {
@@ -54,22 +82,9 @@ export class Migrator {
   }
 
   migrate(move: SlotMoveSpec, onMoved?: MigrateSlotContext['onMoved']): Promise<SlotMoveResult> {
+    if (this.groups) return this.groups.move(move, onMoved);
     return migrateSlot(
-      {
-        pool: this.pool,
-        auth: this.auth,
-        announce: (slot, target, exclude) => this.announcer.announce(slot, target, exclude),
-        sizerFor: (id) => {
-          let s = this.sizers.get(id);
-          if (!s) this.sizers.set(id, (s = new BatchSizer(this.options.batch)));
-          return s;
-        },
-        compareKeys: this.compareKeys ?? compareBusyKeys,
-        migrateTimeoutMs: this.options.migrateTimeoutMs,
-        onMoved,
-        digests: onMoved !== undefined && this.options.verify,
-        log: this.log,
-      },
+      { ...this.context(), onMoved, digests: onMoved !== undefined && this.options.verify },
       move,
     );
   }

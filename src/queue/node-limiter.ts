@@ -64,6 +64,8 @@ export class NodeLimiter {
 
   async release(token: string, sourceId: string, targetId: string): Promise<void> {
     const [asSource, asTarget] = this.keys(sourceId, targetId);
-    await this.redis.pipeline().zrem(asSource!, token).zrem(asTarget!, token).exec();
+    // Two plain commands, not a pipeline: with auto-pipelining they share one write with the
+    // releases of every other slot finishing in the same turn (a socket write is the dearest step).
+    await Promise.all([this.redis.zrem(asSource!, token), this.redis.zrem(asTarget!, token)]);
   }
 }

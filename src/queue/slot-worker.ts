@@ -49,6 +49,8 @@ const RETRY_WHEN_BUSY_MS = 25;
  * fetch again): with one busy source (a drain) that churn took 2.5x the time of the move itself.
  */
 const WAIT_FOR_NODES_MS = 2_000;
+/** A cancel reaches slots that have not started within this long. */
+const CANCEL_CHECK_MS = 200;
 
 /** Runs `move-slot` jobs: the BullMQ side of `migrateSlot`. Works in-process or as `slotshift worker`. */
 export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
@@ -79,6 +81,17 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const failedOver = new Map<string, { id: string; host: string; port: number }>();
   const watcher = new WriteWatcher(options.cluster, options.log);
 
+  /**
+   * Waiters for a place, woken as soon as this process frees one: polling alone made a slot wait up
+   * to the backoff delay after its place came free, and groups of slots (see GroupMover) then
+   * trickled in a few at a time. Places freed by other processes are still found by polling.
+   */
+  let wakeWaiters: Array<() => void> = [];
+  const placeFreed = (): void => {
+    const waiters = wakeWaiters;
+    wakeWaiters = [];
+    for (const wake of waiters) wake();
+  };
   const acquireWithin = async (
     lease: string,
     from: string,
@@ -89,8 +102,26 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       if (await limiter.tryAcquire(lease, from, to)) return true;
       if (Date.now() + delay > deadline) return false;
-      await new Promise((r) => setTimeout(r, delay));
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, delay);
+        wakeWaiters.push(resolve);
+      });
+      clearTimeout(timer);
     }
+  };
+
+  /**
+   * Whether a plan was cancelled, asked of the queue Redis at most every CANCEL_CHECK_MS per plan:
+   * slots start in bursts of dozens, and one answer serves the whole burst.
+   */
+  const cancelChecks = new Map<string, { at: number; answer: Promise<boolean> }>();
+  const cancelled = (cancelKey: string): Promise<boolean> => {
+    const known = cancelChecks.get(cancelKey);
+    if (known && Date.now() - known.at < CANCEL_CHECK_MS) return known.answer;
+    const answer = queueRedis.exists(cancelKey).then((n) => n === 1);
+    cancelChecks.set(cancelKey, { at: Date.now(), answer });
+    return answer;
   };
 
   const processor = async (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
@@ -103,7 +134,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       target: data.to.id,
       jobId: job.id,
     });
-    if ((await queueRedis.exists(keys.cancel)) === 1) {
+    if (await cancelled(keys.cancel)) {
       log.info('plan cancelled; slot left where it is');
       await queueRedis.sadd(`${keys.failed}:cancelled`, String(data.slot));
       return { slot: data.slot, outcome: 'cancelled', keys: 0, batches: 0, durationMs: 0, bigKeys: [] };
@@ -151,13 +182,17 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       const mismatches = check?.mismatches;
       const verified = verify && undigested === 0;
       const out: SlotJobResult = { ...result, verified, mismatches };
-      const pipe = queueRedis.pipeline();
-      pipe.sadd(keys.done, String(data.slot));
-      pipe.hincrby(keys.stats, 'keys', result.keys);
-      if (mismatches?.length) pipe.hincrby(keys.stats, 'mismatches', mismatches.length);
-      if (check?.writtenDuringMove) pipe.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove);
-      if (verified) pipe.hincrby(keys.stats, 'verified', 1);
-      await pipe.exec();
+      // Plain commands rather than a pipeline, so auto-pipelining puts the bookkeeping of every slot
+      // of a group in one write.
+      await Promise.all([
+        queueRedis.sadd(keys.done, String(data.slot)),
+        queueRedis.hincrby(keys.stats, 'keys', result.keys),
+        mismatches?.length ? queueRedis.hincrby(keys.stats, 'mismatches', mismatches.length) : null,
+        check?.writtenDuringMove
+          ? queueRedis.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove)
+          : null,
+        verified ? queueRedis.hincrby(keys.stats, 'verified', 1) : null,
+      ]);
       log.info(
         {
           keys: result.keys,
@@ -178,6 +213,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       throw e;
     } finally {
       await limiter.release(lease, data.from.id, data.to.id);
+      placeFreed();
     }
   };
 

@@ -22,13 +22,17 @@ import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } fro
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
-import { queueUrlFrom, withQueueOptions, withWorkerOptions, type QueueFlags } from '../queue-options.js';
+import {
+  queueUrlFrom,
+  withQueueOptions,
+  withWorkerOptions,
+  type QueueFlags,
+  type WorkerFlags,
+} from '../queue-options.js';
 
-interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags {
+interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags, WorkerFlags {
   file?: string;
   yes?: boolean;
-  concurrency: string;
-  perNode: string;
   workers: boolean;
   migrateTimeout: string;
   latencyBudgetMs: string;
@@ -147,6 +151,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
           batch: { targetMs: batchMs, minKeys: 10, maxKeys: 1000, initialKeys: 100 },
           announceGroup: 64,
           verify: flags.verify,
+          groupSlots: parsePositiveInt('--group-slots', flags.groupSlots),
         },
         verify: flags.verify,
         log,

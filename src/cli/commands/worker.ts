@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_MIGRATOR_OPTIONS } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
 import { startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
@@ -34,6 +35,10 @@ export function workerCommand(program: Command): void {
       cluster: connectionFrom(flags),
       concurrency: parsePositiveInt('--concurrency', flags.concurrency),
       perNodeLimit: parsePositiveInt('--per-node', flags.perNode),
+      migrator: {
+        ...DEFAULT_MIGRATOR_OPTIONS,
+        groupSlots: parsePositiveInt('--group-slots', flags.groupSlots),
+      },
       log,
     });
     log.info({ queue: flags.queueName }, 'worker started');

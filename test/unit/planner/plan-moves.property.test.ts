@@ -165,6 +165,29 @@ describe('planMoves properties (balanceBy slots)', () => {
     );
   });
 
+  it('with stats, each donor gives one block of consecutive slots, no dearer than its first slots', () => {
+    fc.assert(
+      fc.property(caseArb(12), (c) => {
+        fc.pre(c.withStats);
+        const p = plan(c);
+        const bytes = c.cluster.bytes;
+        const byDonor = new Map<string, number[]>();
+        for (const m of p.moves) byDonor.set(m.from, [...(byDonor.get(m.from) ?? []), m.slot]);
+        for (const [donor, given] of byDonor) {
+          // Pinned slots are never moved, so the donor's own order is over all it owns here.
+          const owned = c.cluster.topology.owners.flatMap((o, slot) => (o === donor ? [slot] : []));
+          const positions = given.map((slot) => owned.indexOf(slot)).sort((a, b) => a - b);
+          const first = positions[0] ?? 0;
+          expect(positions).toEqual(positions.map((_, k) => first + k));
+          const cost = (slots: readonly number[]): number =>
+            slots.reduce((sum, s) => sum + (bytes[s] ?? 0), 0);
+          expect(cost(given)).toBeLessThanOrEqual(cost(owned.slice(0, given.length)));
+        }
+      }),
+      RUNS,
+    );
+  });
+
   it('refuses to plan when every master taking part has weight 0', () => {
     fc.assert(
       fc.property(clusterArb(20), (cluster) => {

@@ -1,0 +1,314 @@
+import type { Redis } from 'ioredis';
+import type { Digest } from '../checksum/index.js';
+import { DIGEST_BATCH_SHA, loadDigestScript } from './digest-and-migrate.js';
+import { reached } from './fault-injection.js';
+import {
+  awaitTargetEpoch,
+  migrateArgs,
+  migrateSlot,
+  type MigrateSlotContext,
+  type SlotMoveResult,
+  type SlotMoveSpec,
+} from './migrate-slot.js';
+import { errorMessage } from './redis-reply-error.js';
+
+type OnMoved = MigrateSlotContext['onMoved'];
+type Reply = [Error | null, unknown];
+
+interface Entry {
+  readonly move: SlotMoveSpec;
+  readonly onMoved: OnMoved;
+  readonly started: number;
+  readonly resolve: (result: SlotMoveResult) => void;
+  readonly reject: (error: unknown) => void;
+  keys: number;
+  batches: number;
+  /** Keys the last GETKEYSINSLOT returned: what the next round moves. */
+  next: string[];
+}
+
+export interface GroupMoverOptions {
+  /** Most slots of one node pair moved as one group. @defaultValue 32 */
+  readonly maxGroup: number;
+  /**
+   * Groups of one node pair in flight at once: while one drains, the next opens its slots.
+   * @defaultValue 2
+   */
+  readonly groupsInFlight: number;
+}
+
+interface Pair {
+  waiting: Entry[];
+  running: number;
+}
+
+/**
+ * Moves the slots of one node pair in groups, with the same protocol as `migrateSlot` but one
+ * pipeline per protocol step for the whole group instead of one round trip per step per slot:
+ *   target: SETSLOT IMPORTING × n → source: SETSLOT MIGRATING + GETKEYSINSLOT × n →
+ *   source: MIGRATE + GETKEYSINSLOT × (slots with keys left), repeated until every slot is empty →
+ *   epoch check once → target: SETSLOT NODE × n → source: SETSLOT NODE × n → other masters, grouped.
+ * redis-cli spends about 0.85 ms per slot on round trips even for empty slots; a group pays them
+ * once. Each round's keys follow the source's batch sizer, so one round blocks the source about as
+ * long as one MIGRATE of the per-slot path would.
+ *
+ * Anything unusual about one slot (an error reply at any step: already moved, owned elsewhere,
+ * BUSYKEY, a timed-out big key, a demoted node) takes that slot out of the group and hands it to
+ * `migrateSlot`, which reads where the slot is and resumes from there: the fast path never has to
+ * handle a case the careful one already does. The state left in Redis between steps is the state
+ * `migrateSlot` leaves, so a crash anywhere is resumed the same way.
+ */
+export class GroupMover {
+  private readonly pairs = new Map<string, Pair>();
+
+  constructor(
+    private readonly ctx: Omit<MigrateSlotContext, 'onMoved' | 'digests'>,
+    private readonly digests: boolean,
+    private readonly options: GroupMoverOptions = { maxGroup: 32, groupsInFlight: 2 },
+  ) {}
+
+  /**
+   * Moves one slot. Slots of a pair that arrive while its groups are busy wait and leave together:
+   * jobs reach a worker one by one, and starting each as it came made groups of two or three.
+   */
+  move(move: SlotMoveSpec, onMoved?: OnMoved): Promise<SlotMoveResult> {
+    return new Promise((resolve, reject) => {
+      const key = `${move.from.id}@${move.from.host}:${move.from.port}>${move.to.id}@${move.to.host}:${move.to.port}`;
+      let pair = this.pairs.get(key);
+      if (!pair) this.pairs.set(key, (pair = { waiting: [], running: 0 }));
+      pair.waiting.push({
+        move,
+        onMoved,
+        started: performance.now(),
+        resolve,
+        reject,
+        keys: 0,
+        batches: 0,
+        next: [],
+      });
+      // On the next turn, not now: jobs BullMQ hands over in one burst then arrive in one group.
+      if (pair.waiting.length === 1) setImmediate(() => this.start(key));
+    });
+  }
+
+  private start(key: string): void {
+    const pair = this.pairs.get(key);
+    if (!pair) return;
+    while (pair.waiting.length > 0 && pair.running < this.options.groupsInFlight) {
+      const group = pair.waiting.splice(0, this.options.maxGroup);
+      pair.running++;
+      this.moveGroup(group)
+        .catch((e: unknown) => {
+          // moveGroup settles every entry itself; this only guards against a bug leaving one hanging.
+          for (const entry of group) entry.reject(e);
+        })
+        .finally(() => {
+          pair.running--;
+          if (pair.waiting.length > 0) this.start(key);
+          else if (pair.running === 0) this.pairs.delete(key);
+        });
+    }
+  }
+
+  private async moveGroup(group: Entry[]): Promise<void> {
+    const { from, to } = group[0]!.move;
+    let source: Redis;
+    let target: Redis;
+    try {
+      [source, target] = await Promise.all([this.ctx.pool.get(from), this.ctx.pool.get(to)]);
+    } catch {
+      for (const entry of group) this.alone(entry, 0, 0);
+      return;
+    }
+
+    let live = await this.step(group, target, (e) => [
+      ['CLUSTER', 'SETSLOT', String(e.move.slot), 'IMPORTING', from.id],
+    ]);
+    for (let i = 0; i < live.length; i++) reached('after-importing');
+    if (live.length === 0) return;
+
+    if (this.digests) {
+      try {
+        await loadDigestScript(source);
+      } catch {
+        for (const entry of live) this.alone(entry);
+        return;
+      }
+    }
+    const sizer = this.ctx.sizerFor(from.id);
+    const firstBatch = sizer.size;
+    live = await this.step(
+      live,
+      source,
+      (e) => [
+        ['CLUSTER', 'SETSLOT', String(e.move.slot), 'MIGRATING', to.id],
+        ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(firstBatch)],
+      ],
+      (e, replies) => {
+        e.next = replies[1]![1] as string[];
+      },
+    );
+    for (let i = 0; i < live.length; i++) reached('after-migrating');
+
+    // Each round moves whole batches of as many slots as fit the sizer's budget, and the rest wait for
+    // the next round: splitting the budget over every slot made batches of a few keys, and MIGRATE's
+    // fixed cost per call (a round trip from source to target) then dominated.
+    for (let moving = live.filter((e) => e.next.length > 0); moving.length > 0;) {
+      const budget = sizer.size;
+      let keysThisRound = 0;
+      let take = 0;
+      while (take < moving.length && (take === 0 || keysThisRound + moving[take]!.next.length <= budget)) {
+        keysThisRound += moving[take]!.next.length;
+        take++;
+      }
+      const round = moving.slice(0, take);
+      const t0 = performance.now();
+      const still = await this.step(
+        round,
+        source,
+        (e) => [
+          ...this.migrateCommands(e),
+          ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(budget)],
+        ],
+        (e, replies) => this.recordMoved(e, replies),
+      );
+      sizer.record(keysThisRound, performance.now() - t0);
+      const dropped = new Set(round.filter((e) => !still.includes(e)));
+      live = live.filter((e) => !dropped.has(e));
+      for (let i = 0; i < still.length; i++) reached('mid-batches');
+      moving = [...moving.slice(take), ...still.filter((e) => e.next.length > 0)];
+    }
+    if (live.length === 0) return;
+
+    try {
+      await awaitTargetEpoch(source, target, live[0]!.move);
+    } catch {
+      for (const entry of live) this.alone(entry);
+      return;
+    }
+    live = await this.step(live, target, (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]]);
+    for (let i = 0; i < live.length; i++) reached('after-node-target');
+    // A source demoted by a failover answers "only with masters": its new master learns the owner
+    // from the target's higher epoch, as in migrateSlot.
+    live = await this.step(
+      live,
+      source,
+      (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]],
+      undefined,
+      /only with masters/i,
+    );
+    for (const entry of live) {
+      void this.ctx.announce(entry.move.slot, to.id, [to.id, from.id]);
+      entry.resolve({
+        slot: entry.move.slot,
+        outcome: 'moved',
+        keys: entry.keys,
+        batches: entry.batches,
+        durationMs: performance.now() - entry.started,
+        bigKeys: [],
+      });
+    }
+    this.ctx.log?.debug({ source: from.id, target: to.id, slots: live.length }, 'slot group moved');
+  }
+
+  /**
+   * Sends every entry's commands in one pipeline. Entries whose replies hold an error (or whose
+   * `accept` throws) leave the group for `migrateSlot`; the rest are returned.
+   */
+  private async step(
+    entries: Entry[],
+    node: Redis,
+    commands: (e: Entry) => string[][],
+    accept?: (e: Entry, replies: Reply[]) => void,
+    tolerated?: RegExp,
+  ): Promise<Entry[]> {
+    const perEntry = entries.map(commands);
+    let replies: Reply[];
+    try {
+      const pipe = node.pipeline();
+      for (const cmds of perEntry) for (const [name, ...args] of cmds) pipe.call(name!, ...args);
+      replies = (await pipe.exec()) ?? [];
+    } catch {
+      for (const entry of entries) this.alone(entry);
+      return [];
+    }
+    const kept: Entry[] = [];
+    let at = 0;
+    entries.forEach((entry, i) => {
+      const mine = replies.slice(at, at + perEntry[i]!.length);
+      at += perEntry[i]!.length;
+      const failed = mine.find(([err, value]) => err ?? (value instanceof Error ? value : null));
+      const error = failed ? (failed[0] ?? (failed[1] as Error)) : null;
+      if (mine.length !== perEntry[i]!.length || (error && !tolerated?.test(errorMessage(error)))) {
+        this.alone(entry);
+        return;
+      }
+      try {
+        accept?.(entry, mine);
+        kept.push(entry);
+      } catch {
+        this.alone(entry);
+      }
+    });
+    return kept;
+  }
+
+  /** MIGRATE of the keys fetched last round; in verified mode wrapped with the digest in MULTI/EXEC. */
+  private migrateCommands(e: Entry): string[][] {
+    const args = migrateArgs(this.ctx, e.move.to, e.next, this.ctx.migrateTimeoutMs, false);
+    if (!this.digests) return [['MIGRATE', ...args]];
+    return [
+      ['MULTI'],
+      [
+        'EVALSHA',
+        DIGEST_BATCH_SHA,
+        String(e.next.length),
+        ...e.next,
+        '0',
+        '0',
+        String(Number.MAX_SAFE_INTEGER),
+      ],
+      ['MIGRATE', ...args],
+      ['EXEC'],
+    ];
+  }
+
+  private recordMoved(e: Entry, replies: Reply[]): void {
+    const moved = e.next;
+    let digests: Map<string, Digest> | null = null;
+    if (this.digests) {
+      const exec = replies[3]![1];
+      if (!Array.isArray(exec)) throw new Error('MULTI/EXEC aborted');
+      const [digestReply, migrateReply] = exec as unknown[];
+      // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it.
+      if (migrateReply instanceof Error) throw migrateReply;
+      if (Array.isArray(digestReply)) {
+        digests = new Map();
+        digestReply.forEach((d: unknown, i) => {
+          if (typeof d === 'string') digests!.set(moved[i]!, d);
+        });
+      }
+    }
+    e.keys += moved.length;
+    e.batches++;
+    e.onMoved?.(e.move.slot, moved, digests);
+    e.next = replies.at(-1)![1] as string[];
+  }
+
+  /** The careful path for one slot; what the group already moved is added to its result. */
+  private alone(entry: Entry, keys = entry.keys, batches = entry.batches): void {
+    migrateSlot(
+      { ...this.ctx, onMoved: entry.onMoved, digests: this.digests && entry.onMoved !== undefined },
+      entry.move,
+    )
+      .then((r) =>
+        entry.resolve({
+          ...r,
+          keys: r.keys + keys,
+          batches: r.batches + batches,
+          durationMs: performance.now() - entry.started,
+        }),
+      )
+      .catch(entry.reject);
+  }
+}

@@ -1,0 +1,117 @@
+import calculateSlot from 'cluster-key-slot';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NodePool,
+  masters,
+  openSlots,
+  parseAddress,
+  readTopology,
+  type Topology,
+} from '../../../src/cluster/index.js';
+import {
+  DEFAULT_MIGRATOR_OPTIONS,
+  Migrator,
+  SlotOwnedElsewhereError,
+  type SlotMoveResult,
+} from '../../../src/migrate/index.js';
+import { useCluster, valueFor, type LocalCluster, type LocalNode } from '../../harness/index.js';
+
+function keysInSlot(slot: number, count: number): string[] {
+  let tag = 0;
+  while (calculateSlot(`{g${slot}-${tag}}`) !== slot) tag++;
+  return Array.from({ length: count }, (_, i) => `{g${slot}-${tag}}:${i}`);
+}
+
+/**
+ * The grouped path moves the slots of a pair together; any slot in an unusual state is handed to
+ * the careful per-slot path without holding back the others.
+ */
+describe('slots of one node pair moved as a group', () => {
+  let cluster: LocalCluster;
+  let pool: NodePool;
+  let a: LocalNode, b: LocalNode, c: LocalNode;
+  const topo = (): Promise<Topology> => readTopology(pool, cluster.seeds.map(parseAddress));
+  const ep = (n: LocalNode) => ({ id: n.id, host: n.host, port: n.port });
+
+  beforeAll(async () => {
+    cluster = await useCluster({ masters: 3 });
+    [a, b, c] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
+    pool = new NodePool({});
+  });
+  afterAll(() => pool.close());
+
+  it('moves fresh, already-moved and half-open slots together and refuses only the stale one', async () => {
+    const slots = Array.from({ length: 12 }, (_, i) => 100 + i);
+    const keys = new Map(slots.map((s) => [s, keysInSlot(s, s === 105 ? 3000 : 150)]));
+    const ra = cluster.connect(a);
+    const pipe = ra.pipeline();
+    for (const ks of keys.values()) for (const k of ks) pipe.set(k, valueFor(k, 60));
+    await pipe.exec();
+
+    const oneByOne = new Migrator(
+      pool,
+      masters(await topo()),
+      {},
+      { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots: 1 },
+    );
+    // 101 already moved by an earlier run; 102 moved to a third node since the plan was made;
+    // 103 left open after IMPORTING and MIGRATING, with some keys already on the target.
+    await oneByOne.migrate({ slot: 101, from: ep(a), to: ep(b) });
+    await oneByOne.migrate({ slot: 102, from: ep(a), to: ep(c) });
+    await oneByOne.flush();
+    const rb = cluster.connect(b);
+    await rb.call('CLUSTER', 'SETSLOT', '103', 'IMPORTING', a.id);
+    await ra.call('CLUSTER', 'SETSLOT', '103', 'MIGRATING', b.id);
+    const firstKeys = keys.get(103)!.slice(0, 40);
+    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...firstKeys);
+
+    const lines: string[] = [];
+    const log = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const grouped = new Migrator(pool, masters(await topo()), {}, DEFAULT_MIGRATOR_OPTIONS, undefined, log);
+    const outcomes = await Promise.allSettled(
+      slots.map((slot) => grouped.migrate({ slot, from: ep(a), to: ep(b) })),
+    );
+    await grouped.flush();
+
+    const bySlot = new Map(slots.map((s, i) => [s, outcomes[i]!]));
+    const stale = bySlot.get(102)!;
+    expect(stale.status).toBe('rejected');
+    expect((stale as PromiseRejectedResult).reason).toBeInstanceOf(SlotOwnedElsewhereError);
+    const done = (slot: number): SlotMoveResult => {
+      const o = bySlot.get(slot)!;
+      if (o.status !== 'fulfilled') throw new Error(`slot ${slot}: ${String(o.reason)}`);
+      return o.value;
+    };
+    expect(done(101).outcome).toBe('already-moved');
+    expect(done(103).keys).toBe(150 - 40);
+    expect(done(105).keys).toBe(3000);
+    for (const slot of slots.filter((s) => s > 103)) expect(done(slot).outcome).toBe('moved');
+
+    // The fresh slots went through the grouped path, not one by one.
+    const groups = lines.map((l) => JSON.parse(l) as { msg: string; slots?: number });
+    expect(groups.some((g) => g.msg === 'slot group moved' && (g.slots ?? 0) >= 8)).toBe(true);
+
+    const t = await topo();
+    expect(openSlots(t)).toEqual([]);
+    expect(t.owners[102]).toBe(c.id);
+    for (const slot of slots.filter((s) => s !== 102)) {
+      expect(t.owners[slot]).toBe(b.id);
+      const ks = keys.get(slot)!;
+      expect(Number(await rb.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe(ks.length);
+      const values = await rb.mget(...ks);
+      ks.forEach((k, i) => expect(values[i]).toBe(valueFor(k, 60)));
+    }
+    ra.disconnect();
+    rb.disconnect();
+  });
+});
