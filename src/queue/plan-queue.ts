@@ -27,7 +27,9 @@ export class PlanQueue {
     queueUrl: string,
     readonly queueName: string,
   ) {
-    this.redis = new Redis(queueUrl, { maxRetriesPerRequest: null });
+    // Auto-pipelining: enqueueing reads every slot's job first, and one write per command made that
+    // read most of the time between confirming and the first slot moving.
+    this.redis = new Redis(queueUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.queue = new Queue<SlotJobData, SlotJobResult>(queueName, { connection: this.redis });
   }
 

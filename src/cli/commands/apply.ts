@@ -135,10 +135,11 @@ async function runApply(flags: ApplyFlags): Promise<number> {
     await planQueue.cancel(previous.planId);
   }
   const jobs = slotJobsFor(plan, topology);
-  const { added, alreadyDone } = await planQueue.enqueue(jobs);
+  // Recorded before the jobs, so an apply killed while enqueueing is resumed by the next one.
   await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
-  log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
 
+  // The workers start before the jobs are enqueued: jobs go in chunks in wave order, and enqueueing
+  // 8,000 of them takes about 0.4 s in which the first slots can already move.
   const worker = flags.workers
     ? startSlotWorker({
         queueUrl,
@@ -168,6 +169,8 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const started = Date.now();
+  const { added, alreadyDone } = await planQueue.enqueue(jobs);
+  log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
   await follow(planQueue, plan, jobs.length, log, () => interrupted);
   await worker?.close();
   process.off('SIGINT', onSignal);
