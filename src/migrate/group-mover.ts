@@ -11,6 +11,8 @@ import {
   type SlotMoveSpec,
 } from './migrate-slot.js';
 import { errorMessage } from './redis-reply-error.js';
+import type { BatchSizer } from './batch-sizer.js';
+import { ServerMigrateTime } from './server-migrate-time.js';
 
 type OnMoved = MigrateSlotContext['onMoved'];
 type Reply = [Error | null, unknown];
@@ -60,6 +62,7 @@ interface Pair {
  */
 export class GroupMover {
   private readonly pairs = new Map<string, Pair>();
+  private readonly serverTimes = new Map<string, ServerMigrateTime>();
 
   constructor(
     private readonly ctx: Omit<MigrateSlotContext, 'onMoved' | 'digests'>,
@@ -172,7 +175,7 @@ export class GroupMover {
         ],
         (e, replies) => this.recordMoved(e, replies),
       );
-      sizer.record(keysThisRound, performance.now() - t0);
+      this.serverTimeOf(from.id, sizer).record(source, keysThisRound, performance.now() - t0);
       const dropped = new Set(round.filter((e) => !still.includes(e)));
       live = live.filter((e) => !dropped.has(e));
       for (let i = 0; i < still.length; i++) reached('mid-batches');
@@ -293,6 +296,12 @@ export class GroupMover {
     e.batches++;
     e.onMoved?.(e.move.slot, moved, digests);
     e.next = replies.at(-1)![1] as string[];
+  }
+
+  private serverTimeOf(sourceId: string, sizer: BatchSizer): ServerMigrateTime {
+    let t = this.serverTimes.get(sourceId);
+    if (!t) this.serverTimes.set(sourceId, (t = new ServerMigrateTime(sizer)));
+    return t;
   }
 
   /** The careful path for one slot; what the group already moved is added to its result. */
