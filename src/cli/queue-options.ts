@@ -43,11 +43,11 @@ export interface WorkerFlags {
 /** The worker sizing options `apply` and `worker` share; defaults chosen with `npm run bench`. */
 export function withWorkerOptions(cmd: Command): Command {
   return cmd
-    .option('--concurrency <n>', 'slots this process moves at once (default chosen by npm run bench)', '96')
+    .option('--concurrency <n>', 'slots this process moves at once (default chosen by npm run bench)', '192')
     .option(
       '--per-node <n>',
       'a node is source or target of at most this many slots at once, across all workers',
-      '32',
+      '64',
     )
     .option(
       '--group-slots <n>',

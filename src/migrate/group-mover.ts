@@ -63,6 +63,8 @@ interface Pair {
 export class GroupMover {
   private readonly pairs = new Map<string, Pair>();
   private readonly serverTimes = new Map<string, ServerMigrateTime>();
+  /** Per source, the end of the last round queued on it: rounds of every group take turns. */
+  private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly ctx: Omit<MigrateSlotContext, 'onMoved' | 'digests'>,
@@ -165,17 +167,20 @@ export class GroupMover {
         take++;
       }
       const round = moving.slice(0, take);
-      const t0 = performance.now();
-      const still = await this.step(
-        round,
-        source,
-        (e) => [
-          ...this.migrateCommands(e),
-          ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(budget)],
-        ],
-        (e, replies) => this.recordMoved(e, replies),
-      );
-      this.serverTimeOf(from.id, sizer).record(source, keysThisRound, performance.now() - t0);
+      const still = await this.onTurn(from.id, async () => {
+        const t0 = performance.now();
+        const kept = await this.step(
+          round,
+          source,
+          (e) => [
+            ...this.migrateCommands(e),
+            ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(budget)],
+          ],
+          (e, replies) => this.recordMoved(e, replies),
+        );
+        this.serverTimeOf(from.id, sizer).record(source, keysThisRound, performance.now() - t0);
+        return kept;
+      });
       const dropped = new Set(round.filter((e) => !still.includes(e)));
       live = live.filter((e) => !dropped.has(e));
       for (let i = 0; i < still.length; i++) reached('mid-batches');
@@ -296,6 +301,23 @@ export class GroupMover {
     e.batches++;
     e.onMoved?.(e.move.slot, moved, digests);
     e.next = replies.at(-1)![1] as string[];
+  }
+
+  /**
+   * Runs `round` when the source has no other round of this process in flight. A round blocks the
+   * source for about the latency budget; rounds of several groups queued back to back on one
+   * connection blocked it for their sum, and clients waited that long (a drain has five pairs on
+   * one source). Between turns the source serves its clients.
+   */
+  private onTurn<T>(sourceId: string, round: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(sourceId) ?? Promise.resolve();
+    const mine = previous.then(round, round);
+    const settled = mine.catch(() => undefined);
+    this.turns.set(sourceId, settled);
+    void settled.then(() => {
+      if (this.turns.get(sourceId) === settled) this.turns.delete(sourceId);
+    });
+    return mine;
   }
 
   private serverTimeOf(sourceId: string, sizer: BatchSizer): ServerMigrateTime {
