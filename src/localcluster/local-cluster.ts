@@ -217,6 +217,49 @@ function spawnServer(bin: string, dir: string, port: number, args: readonly stri
   return child;
 }
 
+const START_ATTEMPTS = 5;
+
+/**
+ * Starts one redis-server on `ports` (port, bus port), or on fresh ones when it exits at once: a
+ * port the kernel handed out free can be taken by another process (an outgoing connection's
+ * ephemeral port, another test's server) before redis-server binds it, and it then exits with
+ * "Address already in use".
+ */
+export async function startOnFreePorts(
+  bin: string,
+  dir: string,
+  ports: readonly number[],
+  args: (port: number, busPort: number) => string[],
+  password?: string,
+): Promise<Spawned> {
+  let [port, busPort] = ports as [number, number];
+  for (let attempt = 1; ; attempt++) {
+    const child = spawnServer(bin, dir, port, args(port, busPort));
+    let exited = false;
+    const exit = new Promise<'exited'>((r) =>
+      child.once('exit', () => {
+        exited = true;
+        r('exited');
+      }),
+    );
+    const ready = waitFor(`redis-server on port ${port}`, 10_000, () =>
+      exited ? Promise.reject(new Error('exited')) : ping(port, password),
+    ).then(() => 'ready' as const);
+    const outcome = await Promise.race([ready, exit]).catch((e: unknown) => {
+      child.kill('SIGKILL');
+      throw e;
+    });
+    if (outcome === 'ready') return { child, port, busPort };
+    ready.catch(() => undefined);
+    if (attempt >= START_ATTEMPTS) {
+      throw new LocalClusterStartError(
+        `redis-server exited at start ${attempt} times (last on port ${port}); see redis-${port}.log in ${dir}`,
+      );
+    }
+    [port, busPort] = (await freePorts(2)) as [number, number];
+  }
+}
+
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -295,30 +338,29 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const conns: Redis[] = [];
   let ids: string[] = [];
   try {
-    for (let i = 0; i < total; i++) {
-      const port = ports[i * 2]!;
-      const busPort = ports[i * 2 + 1]!;
-      const child = spawnServer(bin, dir, port, [
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-port',
-        String(busPort),
-        '--cluster-node-timeout',
-        String(o.nodeTimeoutMs),
-        // Replicas must be able to take over in failover tests however stale they think they are.
-        '--cluster-replica-validity-factor',
-        '0',
-        // The default 5 s delay before a diskless full sync would dominate start-up with replicas.
-        '--repl-diskless-sync-delay',
-        '0',
-        ...(o.extraArgs ?? []),
-      ]);
-      spawned.push({ child, port, busPort });
-    }
-    await Promise.all(
-      spawned.map((s) => waitFor(`redis-server on port ${s.port}`, 10_000, () => ping(s.port, o.password))),
+    const clusterArgs = (port: number, busPort: number): string[] => [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-port',
+      String(busPort),
+      '--cluster-node-timeout',
+      String(o.nodeTimeoutMs),
+      // Replicas must be able to take over in failover tests however stale they think they are.
+      '--cluster-replica-validity-factor',
+      '0',
+      // The default 5 s delay before a diskless full sync would dominate start-up with replicas.
+      '--repl-diskless-sync-delay',
+      '0',
+      ...(o.extraArgs ?? []),
+    ];
+    spawned.push(
+      ...(await Promise.all(
+        Array.from({ length: total }, (_, i) =>
+          startOnFreePorts(bin, dir, [ports[i * 2]!, ports[i * 2 + 1]!], clusterArgs, o.password),
+        ),
+      )),
     );
     for (const s of spawned) {
       const c = client(s.port, o.password);
@@ -433,14 +475,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startLocalRedis(extraArgs: readonly string[] = []): Promise<LocalRedis> {
   const bin = findRedisServer();
   const dir = newDir('standalone');
-  const [port] = await freePorts(1);
-  const child = spawnServer(bin, dir, port!, extraArgs);
-  try {
-    await waitFor(`redis-server on port ${port}`, 10_000, () => ping(port!));
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  }
+  const { child, port } = await startOnFreePorts(bin, dir, await freePorts(2), () => [...extraArgs]);
   return {
     host: HOST,
     port: port!,

@@ -43,7 +43,15 @@ export async function digestAndMigrate(
     String(Number.MAX_SAFE_INTEGER),
   );
   tx.call('MIGRATE', ...migrateArgs);
-  const replies = await tx.exec();
+  let replies: Awaited<ReturnType<typeof tx.exec>>;
+  try {
+    replies = await tx.exec();
+  } catch (e) {
+    // EXECABORT says only that a queued command was refused; that refusal (CLUSTERDOWN, TRYAGAIN,
+    // MOVED during a failover) is what the caller can classify and retry.
+    const refused = (e as { previousErrors?: unknown[] }).previousErrors?.[0];
+    throw refused instanceof Error ? refused : e;
+  }
   if (!replies) throw new Error('MULTI/EXEC aborted');
   const [digestReply, migrateReply] = replies;
   // MIGRATE's own error (BUSYKEY, IOERR, ...) is what the caller classifies and retries.

@@ -189,7 +189,10 @@ export class GroupMover {
     if (live.length === 0) return;
 
     try {
-      await awaitTargetEpoch(source, target, live[0]!.move);
+      await Promise.all([
+        awaitTargetEpoch(source, target, live[0]!.move),
+        this.ctx.failoverGuard?.assertTargetIsMaster(target, live[0]!.move),
+      ]);
     } catch {
       for (const entry of live) this.alone(entry);
       return;

@@ -4,6 +4,7 @@ export * from './migrate-slot.js';
 export * from './migrator.js';
 export * from './group-mover.js';
 export * from './server-migrate-time.js';
+export * from './failover-guard.js';
 export * from './owner-announcer.js';
 export * from './redis-reply-error.js';
 export * from './plan-fix.js';

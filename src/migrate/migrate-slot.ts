@@ -4,6 +4,7 @@ import type { NodeAddress, NodePool } from '../cluster/index.js';
 import calculateSlot from 'cluster-key-slot';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
+import type { FailoverGuard } from './failover-guard.js';
 import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
@@ -64,6 +65,8 @@ export interface MigrateSlotContext {
   ) => void;
   /** Digest every key in the same atomic step as its MIGRATE (verified moves). */
   readonly digests?: boolean;
+  /** Checked before SETSLOT NODE on the target: refuses a target whose replica was just promoted. */
+  readonly failoverGuard?: FailoverGuard;
   readonly log?: Logger;
 }
 
@@ -99,13 +102,19 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
   const migrating = await setSlot(source, slot, ['MIGRATING', to.id], 'SETSLOT MIGRATING', from);
   if (migrating === 'not-owner') {
     const owner = await ownerSeenBy(source, slot);
-    if (owner === to.id) {
+    if (owner?.id === to.id) {
       await finalize(ctx, source, target, move);
+      return alreadyMoved(slot, started);
+    }
+    if (owner && (await ctx.failoverGuard?.isNewMasterOf(to, owner))) {
+      // The slot reached the target, whose replica then took over: it is where the plan wanted it.
+      const now = { ...move, to: owner };
+      await finalize(ctx, source, await ctx.pool.get(owner), now);
       return alreadyMoved(slot, started);
     }
     // Leave nothing open behind a refused move.
     await target.call('CLUSTER', 'SETSLOT', String(slot), 'STABLE');
-    throw new SlotOwnedElsewhereError(slot, from.id, owner);
+    throw new SlotOwnedElsewhereError(slot, from.id, owner?.id ?? null);
   }
 
   reached('after-migrating');
@@ -302,7 +311,10 @@ async function finalize(
   move: SlotMoveSpec,
 ): Promise<void> {
   const { slot, to, from } = move;
-  await awaitTargetEpoch(source, target, move);
+  await Promise.all([
+    awaitTargetEpoch(source, target, move),
+    ctx.failoverGuard?.assertTargetIsMaster(target, move),
+  ]);
   await setNode(target, slot, to.id, to.id);
   reached('after-node-target');
   for (let attempt = 0; ; attempt++) {
@@ -355,9 +367,11 @@ async function setNode(node: Redis, slot: number, ownerId: string, nodeId: strin
 }
 
 /** Owner of `slot` in `node`'s own view, from CLUSTER SLOTS (cheap next to CLUSTER NODES parsing). */
-async function ownerSeenBy(node: Redis, slot: number): Promise<string | null> {
+async function ownerSeenBy(node: Redis, slot: number): Promise<SlotEndpoint | null> {
   const reply = (await node.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string?]]>;
-  for (const [start, end, master] of reply) if (slot >= start && slot <= end) return master[2] ?? null;
+  for (const [start, end, master] of reply) {
+    if (slot >= start && slot <= end && master[2]) return { host: master[0], port: master[1], id: master[2] };
+  }
   return null;
 }
 

@@ -11,6 +11,7 @@ import {
 import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
 import { GroupMover } from './group-mover.js';
+import { FailoverGuard } from './failover-guard.js';
 
 export interface MigratorOptions {
   /** @defaultValue 10000 */
@@ -40,6 +41,7 @@ export class Migrator {
   private readonly sizers = new Map<string, BatchSizer>();
   private readonly announcer: OwnerAnnouncer;
   private readonly groups: GroupMover | null;
+  private readonly failoverGuard: FailoverGuard;
 
   constructor(
     private readonly pool: NodePool,
@@ -49,6 +51,7 @@ export class Migrator {
     private readonly compareKeys?: KeyComparer,
     private readonly log?: Logger,
   ) {
+    this.failoverGuard = new FailoverGuard(pool);
     this.announcer = new OwnerAnnouncer(
       pool,
       masters,
@@ -73,6 +76,7 @@ export class Migrator {
       },
       compareKeys: this.compareKeys ?? compareBusyKeys,
       migrateTimeoutMs: this.options.migrateTimeoutMs,
+      failoverGuard: this.failoverGuard,
       log: this.log,
     };
   }

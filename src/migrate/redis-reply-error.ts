@@ -69,9 +69,15 @@ export function errorMessage(e: unknown): string {
 
 /**
  * Errors after which the same step may succeed once the topology is read again: a failover turned
- * the node into a replica (READONLY, "only with masters") or moved ownership (MOVED). The job is
+ * the node into a replica (READONLY, "only with masters", "Target node is not a master") or moved
+ * ownership (MOVED). The job is
  * retried and re-resolves its source and target to their current masters.
  */
 export function isRetryableAfterRereading(kind: RedisErrorKind, message: string): boolean {
-  return isTransient(kind) || kind === 'READONLY' || kind === 'MOVED' || /only with masters/i.test(message);
+  return (
+    isTransient(kind) ||
+    kind === 'READONLY' ||
+    kind === 'MOVED' ||
+    /only with masters|not a master/i.test(message)
+  );
 }

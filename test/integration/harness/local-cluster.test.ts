@@ -1,5 +1,17 @@
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { startLocalCluster, startLocalRedis, loadStrings } from '../../harness/index.js';
+import {
+  findRedisServer,
+  freePorts,
+  startLocalCluster,
+  startLocalRedis,
+  startOnFreePorts,
+  loadStrings,
+} from '../../harness/index.js';
 
 describe('local cluster harness', () => {
   it('starts 3 masters + 3 empty masters that agree on the slot map, and stops them all', async () => {
@@ -64,6 +76,25 @@ describe('local cluster harness', () => {
       expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
     } finally {
       await redis.stop();
+    }
+  });
+
+  it('moves to other ports when another process takes its port before redis-server binds it', async () => {
+    const [taken, bus] = await freePorts(2);
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(taken, '127.0.0.1', r));
+    const dir = mkdtempSync(join(tmpdir(), 'slotshift-port-'));
+    try {
+      const started = await startOnFreePorts(findRedisServer(), dir, [taken!, bus!], () => []);
+      expect(started.port).not.toBe(taken);
+      const r = new Redis({ host: '127.0.0.1', port: started.port, lazyConnect: true });
+      await r.connect();
+      expect(await r.ping()).toBe('PONG');
+      r.disconnect();
+      started.child.kill('SIGKILL');
+    } finally {
+      squatter.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

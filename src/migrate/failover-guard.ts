@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import { parseClusterNodes, type NodeAddress, type NodePool } from '../cluster/index.js';
+import { SlotProtocolError } from './errors.js';
+import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
+
+const REPLICAS_TTL_MS = 5_000;
+
+/**
+ * Refuses to close a slot on a target whose replica has just been promoted. A master that has not
+ * yet heard of its own failover still accepts SETSLOT NODE for a slot it imports, and taking the slot
+ * bumps its config epoch past the new master's: it then wins its old slots back and the new master,
+ * with the writes it accepted meanwhile, loses them. The promoted replica knows at once, so it is
+ * asked directly (ROLE) rather than the target. The refusal is retryable: the job's next attempt
+ * moves the slot to the new master, which holds the keys moved so far (a manual failover waits for
+ * the replica to catch up before promoting it).
+ */
+export class FailoverGuard {
+  private readonly replicas = new Map<string, { at: number; nodes: Promise<NodeAddress[]> }>();
+
+  constructor(private readonly pool: NodePool) {}
+
+  /** Whether `owner` is the master that `target` now replicates: the target was failed over. */
+  async isNewMasterOf(target: SlotEndpoint, owner: SlotEndpoint): Promise<boolean> {
+    try {
+      const role = (await (await this.pool.get(target)).call('ROLE')) as unknown[];
+      return (
+        role[0] === 'slave' && Number(role[2]) === owner.port && (role[1] === owner.host || owner.host === '')
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  async assertTargetIsMaster(target: Redis, move: SlotMoveSpec): Promise<void> {
+    const replicas = await this.replicasOf(target, move.to.id);
+    const roles = await Promise.all(
+      replicas.map(async (r) => {
+        try {
+          return (await (await this.pool.get(r)).call('ROLE')) as unknown[];
+        } catch {
+          // An unreachable replica is not being promoted by a manual failover.
+          return null;
+        }
+      }),
+    );
+    const promoted = roles.findIndex((role) => Array.isArray(role) && role[0] === 'master');
+    if (promoted >= 0) {
+      const r = replicas[promoted]!;
+      throw new SlotProtocolError(
+        move.slot,
+        'failover check before SETSLOT NODE',
+        move.to.id,
+        `its replica ${r.host}:${r.port} has been promoted to master; the slot goes to the new master on retry`,
+        true,
+      );
+    }
+  }
+
+  private replicasOf(target: Redis, targetId: string): Promise<NodeAddress[]> {
+    const cached = this.replicas.get(targetId);
+    if (cached && performance.now() - cached.at < REPLICAS_TTL_MS) return cached.nodes;
+    const nodes = target.call('CLUSTER', 'REPLICAS', targetId).then((reply) => {
+      const lines = reply as string[];
+      if (lines.length === 0) return [];
+      return parseClusterNodes(lines.join('\n')).map((l) => ({ host: l.host, port: l.port }));
+    });
+    // A failed lookup is not cached: the next slot asks again.
+    nodes.catch(() => this.replicas.delete(targetId));
+    this.replicas.set(targetId, { at: performance.now(), nodes });
+    return nodes;
+  }
+}
