@@ -478,7 +478,7 @@ export async function startLocalRedis(extraArgs: readonly string[] = []): Promis
   const { child, port } = await startOnFreePorts(bin, dir, await freePorts(2), () => [...extraArgs]);
   return {
     host: HOST,
-    port: port!,
+    port,
     url: `redis://${HOST}:${port}`,
     dir,
     stop: async () => {
