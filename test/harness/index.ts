@@ -26,3 +26,4 @@ export * from './cli.js';
 export * from './traffic.js';
 export * from './cluster-checks.js';
 export * from './scenario.js';
+export * from './slot-keys.js';

@@ -1,4 +1,3 @@
-import calculateSlot from 'cluster-key-slot';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,13 +15,14 @@ import {
   SlotOwnedElsewhereError,
   type SlotMoveResult,
 } from '../../../src/migrate/index.js';
-import { useCluster, valueFor, type LocalCluster, type LocalNode } from '../../harness/index.js';
-
-function keysInSlot(slot: number, count: number): string[] {
-  let tag = 0;
-  while (calculateSlot(`{g${slot}-${tag}}`) !== slot) tag++;
-  return Array.from({ length: count }, (_, i) => `{g${slot}-${tag}}:${i}`);
-}
+import {
+  useCluster,
+  valueFor,
+  type LocalCluster,
+  type LocalNode,
+  keysInSlot,
+  endpointOf,
+} from '../../harness/index.js';
 
 /**
  * The grouped path moves the slots of a pair together; any slot in an unusual state is handed to
@@ -33,7 +33,6 @@ describe('slots of one node pair moved as a group', () => {
   let pool: NodePool;
   let a: LocalNode, b: LocalNode, c: LocalNode;
   const topo = (): Promise<Topology> => readTopology(pool, cluster.seeds.map(parseAddress));
-  const ep = (n: LocalNode) => ({ id: n.id, host: n.host, port: n.port });
 
   beforeAll(async () => {
     cluster = await useCluster({ masters: 3 });
@@ -58,8 +57,8 @@ describe('slots of one node pair moved as a group', () => {
     );
     // 101 already moved by an earlier run; 102 moved to a third node since the plan was made;
     // 103 left open after IMPORTING and MIGRATING, with some keys already on the target.
-    await oneByOne.migrate({ slot: 101, from: ep(a), to: ep(b) });
-    await oneByOne.migrate({ slot: 102, from: ep(a), to: ep(c) });
+    await oneByOne.migrate({ slot: 101, from: endpointOf(a), to: endpointOf(b) });
+    await oneByOne.migrate({ slot: 102, from: endpointOf(a), to: endpointOf(c) });
     await oneByOne.flush();
     const rb = cluster.connect(b);
     await rb.call('CLUSTER', 'SETSLOT', '103', 'IMPORTING', a.id);
@@ -79,7 +78,7 @@ describe('slots of one node pair moved as a group', () => {
     );
     const grouped = new Migrator(pool, masters(await topo()), {}, DEFAULT_MIGRATOR_OPTIONS, undefined, log);
     const outcomes = await Promise.allSettled(
-      slots.map((slot) => grouped.migrate({ slot, from: ep(a), to: ep(b) })),
+      slots.map((slot) => grouped.migrate({ slot, from: endpointOf(a), to: endpointOf(b) })),
     );
     await grouped.flush();
 

@@ -1,4 +1,3 @@
-import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,21 +9,20 @@ import {
   type Topology,
 } from '../../../src/cluster/index.js';
 import { Migrator, SlotOwnedElsewhereError } from '../../../src/migrate/index.js';
-import { useCluster, valueFor, type LocalCluster, type LocalNode } from '../../harness/index.js';
-
-/** Keys sharing one hash tag whose slot is `slot`: one tag search, then as many keys as wanted. */
-function keysInSlot(slot: number, count: number, prefix: string): string[] {
-  let tag = 0;
-  while (calculateSlot(`{${prefix}${tag}}`) !== slot) tag++;
-  return Array.from({ length: count }, (_, i) => `{${prefix}${tag}}:${i}`);
-}
+import {
+  useCluster,
+  valueFor,
+  type LocalCluster,
+  type LocalNode,
+  keysInSlot,
+  endpointOf,
+} from '../../harness/index.js';
 
 describe('migrateSlot on a real cluster', () => {
   let cluster: LocalCluster;
   let pool: NodePool;
   let a: LocalNode, b: LocalNode, c: LocalNode;
   const topo = (): Promise<Topology> => readTopology(pool, cluster.seeds.map(parseAddress));
-  const ep = (n: LocalNode) => ({ id: n.id, host: n.host, port: n.port });
 
   beforeAll(async () => {
     cluster = await useCluster({ masters: 3 });
@@ -57,7 +55,7 @@ describe('migrateSlot on a real cluster', () => {
   it('moves a slot with all its keys and tells every master', async () => {
     const keys = await seed(10, 500);
     const m = new Migrator(pool, masters(await topo()), {});
-    const r = await m.migrate({ slot: 10, from: ep(a), to: ep(b) });
+    const r = await m.migrate({ slot: 10, from: endpointOf(a), to: endpointOf(b) });
     expect(r).toMatchObject({ slot: 10, outcome: 'moved', keys: 500 });
     await expectOnlyOn(b, 10, keys);
     const rc = cluster.connect(c);
@@ -72,8 +70,8 @@ describe('migrateSlot on a real cluster', () => {
     await cluster.connect(b).call('CLUSTER', 'SETSLOT', '11', 'IMPORTING', a.id);
     const r = await new Migrator(pool, masters(await topo()), {}).migrate({
       slot: 11,
-      from: ep(a),
-      to: ep(b),
+      from: endpointOf(a),
+      to: endpointOf(b),
     });
     expect(r.outcome).toBe('moved');
     await expectOnlyOn(b, 11, keys);
@@ -90,8 +88,8 @@ describe('migrateSlot on a real cluster', () => {
     rb.disconnect();
     const r = await new Migrator(pool, masters(await topo()), {}).migrate({
       slot: 12,
-      from: ep(a),
-      to: ep(b),
+      from: endpointOf(a),
+      to: endpointOf(b),
     });
     expect(r).toMatchObject({ outcome: 'moved', keys: 150 });
     await expectOnlyOn(b, 12, keys);
@@ -109,8 +107,8 @@ describe('migrateSlot on a real cluster', () => {
     rb.disconnect();
     const r = await new Migrator(pool, masters(await topo()), {}).migrate({
       slot: 13,
-      from: ep(a),
-      to: ep(b),
+      from: endpointOf(a),
+      to: endpointOf(b),
     });
     expect(r.outcome).toBe('already-moved');
     await expectOnlyOn(b, 13, keys);
@@ -119,8 +117,8 @@ describe('migrateSlot on a real cluster', () => {
   it('a finished slot re-run is a no-op', async () => {
     const r = await new Migrator(pool, masters(await topo()), {}).migrate({
       slot: 10,
-      from: ep(a),
-      to: ep(b),
+      from: endpointOf(a),
+      to: endpointOf(b),
     });
     expect(r.outcome).toBe('already-moved');
   });
@@ -128,7 +126,11 @@ describe('migrateSlot on a real cluster', () => {
   it('refuses a slot owned by a third node and leaves nothing open', async () => {
     // Slot 16000 belongs to c; a plan claiming it moves from a to b is stale.
     await expect(
-      new Migrator(pool, masters(await topo()), {}).migrate({ slot: 16000, from: ep(a), to: ep(b) }),
+      new Migrator(pool, masters(await topo()), {}).migrate({
+        slot: 16000,
+        from: endpointOf(a),
+        to: endpointOf(b),
+      }),
     ).rejects.toThrow(SlotOwnedElsewhereError);
     const t = await topo();
     expect(openSlots(t)).toEqual([]);
@@ -157,7 +159,11 @@ describe('migrateSlot on a real cluster', () => {
         writes++;
       }
     })();
-    const r = await new Migrator(pool, masters(await topo()), {}).migrate({ slot, from: ep(a), to: ep(b) });
+    const r = await new Migrator(pool, masters(await topo()), {}).migrate({
+      slot,
+      from: endpointOf(a),
+      to: endpointOf(b),
+    });
     stop = true;
     await traffic;
     await client.quit();

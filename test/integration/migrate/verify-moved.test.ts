@@ -1,15 +1,8 @@
-import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../../src/checksum/index.js';
 import { NodePool, masters, parseAddress, readTopology } from '../../../src/cluster/index.js';
 import { Migrator, WriteWatcher, verifyMovedKeys } from '../../../src/migrate/index.js';
-import { useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
-
-function keysInSlot(slot: number, n: number): string[] {
-  let tag = 0;
-  while (calculateSlot(`{v${tag}}`) !== slot) tag++;
-  return Array.from({ length: n }, (_, i) => `{v${tag}}:${i}`);
-}
+import { useCluster, type LocalCluster, type LocalNode, keysInSlot } from '../../harness/index.js';
 
 describe('verified moves', () => {
   let cluster: LocalCluster;
