@@ -8,6 +8,8 @@ export interface PlanProgress {
   readonly failed: number;
   readonly cancelled: number;
   readonly keys: number;
+  /** Bytes of the slots done, from the plan's per-slot estimates (sampled MEMORY USAGE). */
+  readonly bytes: number;
   readonly verified: number;
   readonly mismatches: number;
   /** Keys a client wrote on the target while their slot moved: may differ without being lost. */
@@ -92,6 +94,7 @@ export class PlanQueue {
       failed,
       cancelled,
       keys: Number(stats['keys'] ?? 0),
+      bytes: Number(stats['bytes'] ?? 0),
       verified: Number(stats['verified'] ?? 0),
       mismatches: Number(stats['mismatches'] ?? 0),
       writtenDuringMove: Number(stats['writtenDuringMove'] ?? 0),

@@ -187,6 +187,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       await Promise.all([
         queueRedis.sadd(keys.done, String(data.slot)),
         queueRedis.hincrby(keys.stats, 'keys', result.keys),
+        queueRedis.hincrby(keys.stats, 'bytes', Math.round(data.bytes)),
         mismatches?.length ? queueRedis.hincrby(keys.stats, 'mismatches', mismatches.length) : null,
         check?.writtenDuringMove
           ? queueRedis.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove)

@@ -193,7 +193,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
         : '')
     : ' (not verified: --no-verify)';
   process.stdout.write(
-    `${final.done} of ${final.total} slots moved (${formatCount(final.keys)} keys) in ${seconds.toFixed(1)} s` +
+    `${final.done} of ${final.total} slots moved (${formatCount(final.keys)} keys, about ${formatBytes(final.bytes)}) in ${seconds.toFixed(1)} s` +
       verification +
       (final.failed ? `, ${final.failed} failed` : '') +
       (final.cancelled ? `, ${final.cancelled} cancelled` : '') +
@@ -225,24 +225,38 @@ async function follow(
   const bar = tty
     ? new SingleBar(
         {
-          format: 'slots {bar} {value}/{total} | {keys} keys | {rate} keys/s | ETA {eta_formatted}',
+          format:
+            'slots {bar} {value}/{total} | {keys} keys, ~{bytes} | {rate} keys/s, ~{byteRate}/s | ETA {eta_formatted}',
           stream: process.stderr,
         },
         Presets.shades_classic,
       )
     : null;
-  bar?.start(total, 0, { keys: 0, rate: 0 });
+  bar?.start(total, 0, { keys: 0, rate: 0, bytes: formatBytes(0), byteRate: formatBytes(0) });
   const started = Date.now();
   let lastLog = 0;
   for (;;) {
     const p = await planQueue.progress(plan.planId, total);
     const finished = p.done + p.failed + p.cancelled;
-    const rate = Math.round(p.keys / Math.max(0.001, (Date.now() - started) / 1000));
-    bar?.update(finished, { keys: formatCount(p.keys), rate: formatCount(rate) });
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+    bar?.update(finished, {
+      keys: formatCount(p.keys),
+      rate: formatCount(Math.round(p.keys / seconds)),
+      bytes: formatBytes(p.bytes),
+      byteRate: formatBytes(Math.round(p.bytes / seconds)),
+    });
     if (!tty && Date.now() - lastLog > 5000) {
       lastLog = Date.now();
       log.info(
-        { planId: plan.planId, done: p.done, failed: p.failed, total, keys: p.keys, paused: p.paused },
+        {
+          planId: plan.planId,
+          done: p.done,
+          failed: p.failed,
+          total,
+          keys: p.keys,
+          estimatedBytes: p.bytes,
+          paused: p.paused,
+        },
         'progress',
       );
     }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatBytes } from '../format.js';
 import { InvalidOptionError } from '../../errors/index.js';
 import { PlanQueue } from '../../queue/index.js';
 import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
@@ -43,7 +44,7 @@ export function controlCommands(program: Command): void {
   ): Promise<string> => {
     const p = await q.progress(planId, total);
     if (flags.json) return `${JSON.stringify({ planId, ...p }, null, 2)}\n`;
-    return `plan ${planId}: ${p.done}/${p.total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ${p.keys} keys${p.paused ? ' (queue paused)' : ''}\n`;
+    return `plan ${planId}: ${p.done}/${p.total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ${p.keys} keys (about ${formatBytes(p.bytes)})${p.paused ? ' (queue paused)' : ''}\n`;
   };
   define('progress', 'Show how far the plan on a queue has come.', progressLine);
   define(
