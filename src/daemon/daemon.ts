@@ -23,6 +23,7 @@ import {
   planKeys,
   refuseQueueOnCluster,
   slotJobsFor,
+  planMasters,
   startSlotWorker,
   type SlotWorker,
 } from '../queue/index.js';
@@ -264,7 +265,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       const jobs = slotJobsFor(next, topology);
       // The marker first: should the daemon die between the two, the plan is still known as its own.
       await redis.hset(keys.marker, { planId: next.planId, file: f.file, name: f.name });
-      const { added, alreadyDone } = await planQueue.enqueue(jobs);
+      const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
       await planQueue.setCurrentPlan(next.planId, jobs.length, planToJson(next));
       metrics.plansEnqueued.inc();
       metrics.planInFlight.set(1);

@@ -1,6 +1,13 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { MOVE_SLOT_JOB, planKeys, slotJobId, type SlotJobData, type SlotJobResult } from './slot-job.js';
+import {
+  MOVE_SLOT_JOB,
+  planKeys,
+  slotJobId,
+  type JobEndpoint,
+  type SlotJobData,
+  type SlotJobResult,
+} from './slot-job.js';
 
 export interface PlanProgress {
   readonly total: number;
@@ -40,11 +47,15 @@ export class PlanQueue {
    * running is left alone (same job id), and a job that failed or was cancelled before is replaced,
    * so running `apply` again resumes.
    */
-  async enqueue(jobs: readonly SlotJobData[]): Promise<{ added: number; alreadyDone: number }> {
+  async enqueue(
+    jobs: readonly SlotJobData[],
+    masters: readonly JobEndpoint[],
+  ): Promise<{ added: number; alreadyDone: number }> {
     if (jobs.length === 0) return { added: 0, alreadyDone: 0 };
     const planId = jobs[0]!.planId;
     const keys = planKeys(this.queueName, planId);
     await this.redis.del(keys.cancel);
+    await this.redis.set(keys.masters, JSON.stringify(masters));
     const done = new Set(await this.redis.smembers(keys.done));
     const todo = jobs.filter((j) => !done.has(String(j.slot)));
     for (let i = 0; i < todo.length; i += 1000) {

@@ -14,7 +14,13 @@ import {
   type MigratorOptions,
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
-import { MOVE_SLOT_JOB, planKeys, type SlotJobData, type SlotJobResult } from './slot-job.js';
+import {
+  MOVE_SLOT_JOB,
+  planKeys,
+  type JobEndpoint,
+  type SlotJobData,
+  type SlotJobResult,
+} from './slot-job.js';
 
 export interface SlotWorkerOptions {
   /** Queue Redis, e.g. `redis://127.0.0.1:6379`. */
@@ -60,12 +66,28 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const migrators = new Map<string, Migrator>();
   const auth = { user: options.cluster.user, password: options.cluster.password };
 
-  const migratorFor = (data: SlotJobData): Migrator => {
+  /** The plan's masters, read once per plan from the queue Redis (see planMasters). */
+  const mastersOf = new Map<string, Promise<JobEndpoint[]>>();
+  const plannedMasters = (planId: string): Promise<JobEndpoint[]> => {
+    let known = mastersOf.get(planId);
+    if (!known) {
+      known = queueRedis.get(planKeys(options.queueName, planId).masters).then((json) => {
+        if (json !== null) return JSON.parse(json) as JobEndpoint[];
+        options.log.warn({ planId }, 'the plan has no masters list; new owners spread by gossip only');
+        return [];
+      });
+      known.catch(() => mastersOf.delete(planId));
+      mastersOf.set(planId, known);
+    }
+    return known;
+  };
+
+  const migratorFor = (data: SlotJobData, masters: readonly JobEndpoint[]): Migrator => {
     let m = migrators.get(data.planId);
     if (!m) {
       m = new Migrator(
         pool,
-        data.masters,
+        masters,
         auth,
         options.migrator ?? DEFAULT_MIGRATOR_OPTIONS,
         options.compareKeys,
@@ -156,7 +178,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       };
       // A retry may follow a failover of the source or target: move between their current masters,
       // and remember the new master for the other slots of this worker.
-      const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, data.masters) : planned;
+      const masters = await plannedMasters(data.planId);
+      const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters) : planned;
       for (const [was, now] of [
         [data.from, move.from],
         [data.to, move.to],
@@ -167,7 +190,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         }
       }
       if (verify) await watcher.watch(move.to, data.slot);
-      const result = await migratorFor(data).migrate(
+      const result = await migratorFor(data, masters).migrate(
         move,
         verify
           ? (_slot, batch, digests) => {

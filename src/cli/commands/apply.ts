@@ -7,6 +7,7 @@ import {
   PlanQueue,
   refuseQueueOnCluster,
   slotJobsFor,
+  planMasters,
   startSlotWorker,
   type PlanProgress,
 } from '../../queue/index.js';
@@ -169,7 +170,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const started = Date.now();
-  const { added, alreadyDone } = await planQueue.enqueue(jobs);
+  const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
   log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
   await follow(planQueue, plan, jobs.length, log, () => interrupted);
   await worker?.close();
