@@ -6,6 +6,7 @@ import {
   awaitTargetEpoch,
   migrateArgs,
   migrateSlot,
+  migrateTimeoutFor,
   type MigrateSlotContext,
   type SlotMoveResult,
   type SlotMoveSpec,
@@ -142,6 +143,7 @@ export class GroupMover {
     }
     const sizer = this.ctx.sizerFor(from.id);
     const firstBatch = sizer.size;
+    const timeoutMs = await migrateTimeoutFor(this.ctx, source);
     live = await this.step(
       live,
       source,
@@ -173,7 +175,7 @@ export class GroupMover {
           round,
           source,
           (e) => [
-            ...this.migrateCommands(e),
+            ...this.migrateCommands(e, timeoutMs),
             ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(budget)],
           ],
           (e, replies) => this.recordMoved(e, replies),
@@ -265,8 +267,8 @@ export class GroupMover {
   }
 
   /** MIGRATE of the keys fetched last round; in verified mode wrapped with the digest in MULTI/EXEC. */
-  private migrateCommands(e: Entry): string[][] {
-    const args = migrateArgs(this.ctx, e.move.to, e.next, this.ctx.migrateTimeoutMs, false);
+  private migrateCommands(e: Entry, timeoutMs: number): string[][] {
+    const args = migrateArgs(this.ctx, e.move.to, e.next, timeoutMs, false);
     if (!this.digests) return [['MIGRATE', ...args]];
     return [
       ['MULTI'],

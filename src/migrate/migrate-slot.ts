@@ -157,7 +157,7 @@ async function migrateBatch(
   for (let attempt = 0; ; attempt++) {
     const t0 = performance.now();
     try {
-      await migrate(ctx, source, move.to, batch, ctx.migrateTimeoutMs, false);
+      await migrate(ctx, source, move.to, batch, await migrateTimeoutFor(ctx, source), false);
       sizer.record(batch.length, performance.now() - t0);
       return batch.length;
     } catch (e) {
@@ -237,7 +237,7 @@ async function migrateBusy(
   if (!ctx.compareKeys) throw new BusyKeyConflictError(move.slot, batch);
   const { equal, different } = await ctx.compareKeys(source, target, batch);
   if (different.length) throw new BusyKeyConflictError(move.slot, different);
-  if (equal.length) await migrate(ctx, source, move.to, equal, ctx.migrateTimeoutMs, true);
+  if (equal.length) await migrate(ctx, source, move.to, equal, await migrateTimeoutFor(ctx, source), true);
   return equal.length;
 }
 
@@ -259,6 +259,32 @@ async function migrate(
     await source.call('MIGRATE', ...args);
     ctx.onMoved?.(slot, keys, null);
   }
+}
+
+const nodeTimeouts = new WeakMap<Redis, Promise<number | null>>();
+
+/**
+ * The I/O timeout of a plain MIGRATE from `source`: `--migrate-timeout`, but never more than half the
+ * source's cluster-node-timeout. MIGRATE blocks the source until the target answers, and a target
+ * paused by a manual failover answers late: a source blocked past its node timeout is failed over by
+ * its own replicas (seen in the failover test with a 3 s node timeout and a 10 s MIGRATE timeout).
+ * A timed-out batch is retried, so a shorter timeout costs a retry, never data.
+ */
+export async function migrateTimeoutFor(
+  ctx: Pick<MigrateSlotContext, 'migrateTimeoutMs'>,
+  source: Redis,
+): Promise<number> {
+  let known = nodeTimeouts.get(source);
+  if (!known) {
+    known = (source.call('CONFIG', 'GET', 'cluster-node-timeout') as Promise<string[]>).then(
+      ([, value]) => (value === undefined ? null : Number(value)),
+      () => null,
+    );
+    nodeTimeouts.set(source, known);
+  }
+  const nodeTimeout = await known;
+  if (nodeTimeout === null || !Number.isFinite(nodeTimeout) || nodeTimeout <= 0) return ctx.migrateTimeoutMs;
+  return Math.max(100, Math.min(ctx.migrateTimeoutMs, Math.floor(nodeTimeout / 2)));
 }
 
 /** Arguments of `MIGRATE` after the command name, for `keys` (all of one slot) to `to`. */
@@ -328,7 +354,7 @@ async function finalize(
       if (/still hold keys/i.test(msg) && attempt < MAX_TRANSIENT_RETRIES) {
         // A key reached the source after the last GETKEYSINSLOT (a replica's late write): move it too.
         const rest = (await source.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')) as string[];
-        if (rest.length) await migrate(ctx, source, to, rest, ctx.migrateTimeoutMs, false);
+        if (rest.length) await migrate(ctx, source, to, rest, await migrateTimeoutFor(ctx, source), false);
         continue;
       }
       const kind = classifyRedisError(e);

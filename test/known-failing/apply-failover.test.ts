@@ -11,11 +11,14 @@ import {
 } from '../harness/index.js';
 
 /**
- * KNOWN FAILING, kept out of `npm test` (run it with `npm run test:known-failing`): about half the
- * runs on this machine end with slots left open between the source and the old target, or with
- * CLUSTERDOWN after the old target turned replica (slots it took just before the failover are then
- * owned by nobody). The failover guard (src/migrate/failover-guard.ts) fixed the worst case, the old
- * target winning its slots back; the rest is open in the migration-engine issue.
+ * KNOWN FAILING, kept out of `npm test` (run it with `npm run test:known-failing`).
+ * In 10 runs after MIGRATE's timeout was capped at half the node timeout, every run completed the
+ * plan with nothing lost and no slot open, but in 4 the failover was undone: the old target, which
+ * had not yet heard of it, took a slot (SETSLOT NODE is not paused by a manual failover), bumped its
+ * epoch and won its slots back, so the promoted replica ended a replica again. The failover guard
+ * (src/migrate/failover-guard.ts) asks the replicas first, but the window between that check and
+ * the promotion remains. Before the cap, a source blocked by MIGRATE towards the paused target was
+ * itself failed over by its replica, and about half the runs left slots open.
  */
 describe('apply while a target master fails over', () => {
   it('moves the rest of its slots to the promoted replica; nothing lost, nothing left open', async () => {
@@ -61,11 +64,10 @@ describe('apply while a target master fails over', () => {
         expect(report.vanished).toEqual([]);
 
         // The promoted replica owns what the old target had taken plus the rest of its share; the
-        // old target follows it and owns nothing.
+        // old target owns nothing (Redis makes it a replica of the new master, or leaves it an empty
+        // master when it lost its slots before hearing of the failover).
         const promoted = t.nodes.find((n) => n.id === replica.id)!;
-        const demoted = t.nodes.find((n) => n.id === target.id)!;
         expect(promoted.role).toBe('master');
-        expect(demoted.role).toBe('replica');
         const owned = (id: string): number => t.owners.filter((o) => o === id).length;
         expect(owned(target.id)).toBe(0);
         expect(owned(replica.id)).toBeGreaterThan(2600);
