@@ -3,8 +3,32 @@ import { luaScript } from '../cluster/index.js';
 import { DIGEST_BATCH_SCRIPT, type Digest } from '../checksum/index.js';
 
 const DIGEST_BATCH = luaScript(DIGEST_BATCH_SCRIPT);
-/** SHA of the digest-batch script, for callers that queue its EVALSHA themselves. */
-export const DIGEST_BATCH_SHA = DIGEST_BATCH.sha;
+
+/**
+ * The digest-batch script's EVALSHA for `keys`, values digested whole (inline_max 0): MIGRATE
+ * serialises the whole value in the same blocking step anyway.
+ */
+export function digestBatchCommand(keys: readonly string[]): string[] {
+  return [
+    'EVALSHA',
+    DIGEST_BATCH.sha,
+    String(keys.length),
+    ...keys,
+    '0',
+    '0',
+    String(Number.MAX_SAFE_INTEGER),
+  ];
+}
+
+/** Digests from a digest-batch reply, by key; null when the script failed (e.g. NOSCRIPT in EXEC). */
+export function digestsOf(keys: readonly string[], reply: unknown): Map<string, Digest> | null {
+  if (!Array.isArray(reply)) return null;
+  const out = new Map<string, Digest>();
+  reply.forEach((d: unknown, i) => {
+    if (typeof d === 'string') out.set(keys[i]!, d);
+  });
+  return out;
+}
 
 const loaded = new WeakSet<Redis>();
 
@@ -23,8 +47,7 @@ export async function loadDigestScript(source: Redis): Promise<void> {
  * MULTI { EVALSHA digest-batch KEYS; MIGRATE ... KEYS } EXEC: digest and move in one atomic step,
  * so nothing can change a key between the two and the digests are of exactly what MIGRATE carried.
  * A transaction rather than MIGRATE inside the script keeps the MIGRATE AUTH arguments where Redis
- * redacts them (SLOWLOG, MONITOR); script arguments are not redacted. Values are digested whole
- * (inline_max 0): MIGRATE serialises the whole value in the same blocking step anyway.
+ * redacts them (SLOWLOG, MONITOR); script arguments are not redacted.
  * Returns null digests when the script was missing (NOSCRIPT inside EXEC): the keys still moved.
  */
 export async function digestAndMigrate(
@@ -33,15 +56,8 @@ export async function digestAndMigrate(
   keys: readonly string[],
 ): Promise<Map<string, Digest> | null> {
   const tx = source.multi();
-  tx.call(
-    'EVALSHA',
-    DIGEST_BATCH.sha,
-    String(keys.length),
-    ...keys,
-    '0',
-    '0',
-    String(Number.MAX_SAFE_INTEGER),
-  );
+  const [evalsha, ...evalArgs] = digestBatchCommand(keys);
+  tx.call(evalsha!, ...evalArgs);
   tx.call('MIGRATE', ...migrateArgs);
   let replies: Awaited<ReturnType<typeof tx.exec>>;
   try {
@@ -56,10 +72,5 @@ export async function digestAndMigrate(
   const [digestReply, migrateReply] = replies;
   // MIGRATE's own error (BUSYKEY, IOERR, ...) is what the caller classifies and retries.
   if (migrateReply?.[0]) throw migrateReply[0];
-  if (digestReply?.[0] || !Array.isArray(digestReply?.[1])) return null;
-  const out = new Map<string, Digest>();
-  (digestReply[1] as Array<unknown>).forEach((d, i) => {
-    if (typeof d === 'string') out.set(keys[i]!, d);
-  });
-  return out;
+  return digestReply?.[0] ? null : digestsOf(keys, digestReply?.[1]);
 }

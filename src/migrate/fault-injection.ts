@@ -10,8 +10,10 @@ const spec = /^(after-importing|after-migrating|mid-batches|after-node-target):(
 );
 let remaining = spec ? Number(spec[2]) : 0;
 
-export function reached(step: ProtocolStep): void {
-  if (!spec || spec[1] !== step) return;
-  remaining--;
-  if (remaining === 0) process.kill(process.pid, 'SIGKILL');
+/** `slots` slots (a group moves several at once) reached `step`. */
+export function reached(step: ProtocolStep, slots = 1): void {
+  if (!spec || spec[1] !== step || slots <= 0) return;
+  const before = remaining;
+  remaining -= slots;
+  if (before > 0 && remaining <= 0) process.kill(process.pid, 'SIGKILL');
 }

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Digest } from '../checksum/index.js';
-import { DIGEST_BATCH_SHA, loadDigestScript } from './digest-and-migrate.js';
+import { digestBatchCommand, digestsOf, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import {
   awaitTargetEpoch,
@@ -123,14 +122,14 @@ export class GroupMover {
     try {
       [source, target] = await Promise.all([this.ctx.pool.get(from), this.ctx.pool.get(to)]);
     } catch {
-      for (const entry of group) this.alone(entry, 0, 0);
+      for (const entry of group) this.alone(entry);
       return;
     }
 
     let live = await this.step(group, target, (e) => [
       ['CLUSTER', 'SETSLOT', String(e.move.slot), 'IMPORTING', from.id],
     ]);
-    for (let i = 0; i < live.length; i++) reached('after-importing');
+    reached('after-importing', live.length);
     if (live.length === 0) return;
 
     if (this.digests) {
@@ -155,7 +154,7 @@ export class GroupMover {
         e.next = replies[1]![1] as string[];
       },
     );
-    for (let i = 0; i < live.length; i++) reached('after-migrating');
+    reached('after-migrating', live.length);
 
     // Each round moves whole batches of as many slots as fit the sizer's budget, and the rest wait for
     // the next round: splitting the budget over every slot made batches of a few keys, and MIGRATE's
@@ -185,7 +184,7 @@ export class GroupMover {
       });
       const dropped = new Set(round.filter((e) => !still.includes(e)));
       live = live.filter((e) => !dropped.has(e));
-      for (let i = 0; i < still.length; i++) reached('mid-batches');
+      reached('mid-batches', still.length);
       moving = [...moving.slice(take), ...still.filter((e) => e.next.length > 0)];
     }
     if (live.length === 0) return;
@@ -200,7 +199,7 @@ export class GroupMover {
       return;
     }
     live = await this.step(live, target, (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]]);
-    for (let i = 0; i < live.length; i++) reached('after-node-target');
+    reached('after-node-target', live.length);
     // A source demoted by a failover answers "only with masters": its new master learns the owner
     // from the target's higher epoch, as in migrateSlot.
     live = await this.step(
@@ -270,37 +269,19 @@ export class GroupMover {
   private migrateCommands(e: Entry, timeoutMs: number): string[][] {
     const args = migrateArgs(this.ctx, e.move.to, e.next, timeoutMs, false);
     if (!this.digests) return [['MIGRATE', ...args]];
-    return [
-      ['MULTI'],
-      [
-        'EVALSHA',
-        DIGEST_BATCH_SHA,
-        String(e.next.length),
-        ...e.next,
-        '0',
-        '0',
-        String(Number.MAX_SAFE_INTEGER),
-      ],
-      ['MIGRATE', ...args],
-      ['EXEC'],
-    ];
+    return [['MULTI'], digestBatchCommand(e.next), ['MIGRATE', ...args], ['EXEC']];
   }
 
   private recordMoved(e: Entry, replies: Reply[]): void {
     const moved = e.next;
-    let digests: Map<string, Digest> | null = null;
+    let digests = null;
     if (this.digests) {
       const exec = replies[3]![1];
       if (!Array.isArray(exec)) throw new Error('MULTI/EXEC aborted');
       const [digestReply, migrateReply] = exec as unknown[];
       // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it.
       if (migrateReply instanceof Error) throw migrateReply;
-      if (Array.isArray(digestReply)) {
-        digests = new Map();
-        digestReply.forEach((d: unknown, i) => {
-          if (typeof d === 'string') digests!.set(moved[i]!, d);
-        });
-      }
+      digests = digestsOf(moved, digestReply);
     }
     e.keys += moved.length;
     e.batches++;
@@ -332,7 +313,7 @@ export class GroupMover {
   }
 
   /** The careful path for one slot; what the group already moved is added to its result. */
-  private alone(entry: Entry, keys = entry.keys, batches = entry.batches): void {
+  private alone(entry: Entry): void {
     migrateSlot(
       { ...this.ctx, onMoved: entry.onMoved, digests: this.digests && entry.onMoved !== undefined },
       entry.move,
@@ -340,8 +321,8 @@ export class GroupMover {
       .then((r) =>
         entry.resolve({
           ...r,
-          keys: r.keys + keys,
-          batches: r.batches + batches,
+          keys: r.keys + entry.keys,
+          batches: r.batches + entry.batches,
           durationMs: performance.now() - entry.started,
         }),
       )

@@ -39,11 +39,6 @@ export function slotJobId(planId: string, slot: number): string {
 }
 
 /**
- * Jobs in an order that keeps every node pair busy: the plan's waves already cap the moves per node,
- * and taking moves wave by wave interleaves the pairs so workers pulling from the head of the queue
- * rarely wait on a node limit.
- */
-/**
  * Every master when the plan was made, so a worker can announce new owners without a topology read.
  * Stored once per plan (PlanQueue.enqueue), not in every job: with 100 masters it was 8 KB a job.
  */
@@ -51,8 +46,13 @@ export function planMasters(topology: Topology): JobEndpoint[] {
   return masters(topology).map((m) => ({ id: m.id, host: m.host, port: m.port }));
 }
 
+/**
+ * Jobs in an order that keeps every node pair busy: the plan's waves already cap the moves per node,
+ * and taking moves wave by wave interleaves the pairs so workers pulling from the head of the queue
+ * rarely wait on a node limit.
+ */
 export function slotJobsFor(plan: Plan, topology: Topology): SlotJobData[] {
-  const byId = new Map(masters(topology).map((m) => [m.id, { id: m.id, host: m.host, port: m.port }]));
+  const byId = new Map(planMasters(topology).map((m) => [m.id, m]));
   const endpoint = (id: string): JobEndpoint => {
     const e = byId.get(id);
     if (!e) throw new Error(`plan names node ${id}, which the topology does not have`);
