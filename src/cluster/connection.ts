@@ -113,13 +113,21 @@ export function classifyConnectError(addr: string, e: unknown, usingTls: boolean
     return new AuthenticationError(addr, firstLine(msg));
   }
   if (/SSL|TLS|certificate|CERT_|self[- ]signed|wrong version number|EPROTO/i.test(`${code} ${msg}`)) {
-    return new TlsError(addr, firstLine(msg));
+    return new TlsError(addr, describeTlsError(code, msg));
   }
   if (usingTls && /ETIMEDOUT|timed? ?out/i.test(`${code} ${msg}`)) {
     // A plain server reads a TLS ClientHello as an unfinished command and never answers.
     return new TlsError(
       addr,
       'no TLS handshake answer (the port may not have TLS enabled: drop --tls, or use the tls-port)',
+    );
+  }
+  if (usingTls && /Connection is closed|ECONNRESET/.test(`${code} ${msg}`)) {
+    // A server with tls-auth-clients closes the connection on a missing or untrusted client
+    // certificate; a command written before its alert is read fails with ECONNRESET instead.
+    return new TlsError(
+      addr,
+      'the server closed the connection after the TLS handshake (it may require a client certificate it trusts: check --tls-cert and --tls-key)',
     );
   }
   if (!usingTls && /Connection is closed|ECONNRESET/.test(`${code} ${msg}`)) {
@@ -130,6 +138,25 @@ export function classifyConnectError(addr: string, e: unknown, usingTls: boolean
   }
   if (/cluster support disabled/i.test(msg)) return new NotClusterError(addr);
   return new SeedUnreachableError(addr, describeSocketError(code, msg));
+}
+
+/**
+ * A server that demands client certificates (`tls-auth-clients yes`) answers a missing or untrusted
+ * one with a TLS alert, which OpenSSL reports as a line of internals; the alert is what a user needs.
+ */
+function describeTlsError(code: string, msg: string): string {
+  const text = `${code} ${msg}`;
+  if (/CERTIFICATE_REQUIRED|alert certificate required/i.test(text)) {
+    return 'the server requires a client certificate (mutual TLS): add --tls-cert and --tls-key';
+  }
+  if (
+    /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)|alert (unknown ca|bad certificate|certificate unknown)/i.test(
+      text,
+    )
+  ) {
+    return 'the server rejected the client certificate (--tls-cert is not signed by a CA the server trusts, or is not valid for client authentication)';
+  }
+  return firstLine(msg);
 }
 
 function describeSocketError(code: string, msg: string): string {

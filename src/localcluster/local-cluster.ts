@@ -38,6 +38,24 @@ export interface LocalClusterOptions {
   nodeTimeoutMs?: number;
   /** How long to wait for the cluster to converge. @defaultValue 30000 */
   readyTimeoutMs?: number;
+  /**
+   * Start a TLS-only cluster with these files: each node listens on a TLS port only (`port 0`),
+   * the cluster bus and replication use TLS, and clients must present a certificate signed by the CA
+   * (`tls-auth-clients yes`). The harness's own connections use the client certificate.
+   */
+  tls?: LocalTlsFiles;
+}
+
+/** PEM files of a TLS-only local cluster (e.g. made with openssl by the test harness). */
+export interface LocalTlsFiles {
+  /** The CA that signed both certificates; servers verify clients with it and clients servers. */
+  readonly caFile: string;
+  /** The servers' certificate (subjectAltName IP:127.0.0.1) and key, also presented on the bus. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The certificate and key the harness (and a test's clients) present for mutual TLS. */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
 }
 
 export interface LocalNode {
@@ -56,7 +74,9 @@ export interface LocalCluster {
   readonly nodes: readonly LocalNode[];
   readonly seeds: readonly string[];
   readonly dir: string;
-  /** Opens a plain connection to one node (caller closes it). */
+  /** The TLS files when the cluster speaks TLS only, else null. */
+  readonly tls: LocalTlsFiles | null;
+  /** Opens a connection to one node, over TLS with the client certificate when `tls` is set (caller closes it). */
   connect(node: LocalNode): Redis;
   /** Kills one node with SIGKILL (for crash tests). */
   kill(node: LocalNode): void;
@@ -188,12 +208,49 @@ interface Spawned {
   busPort: number;
 }
 
-function spawnServer(bin: string, dir: string, port: number, args: readonly string[]): ChildProcess {
+/** redis-server arguments that listen on `port`: a plain port, or with `tls` a TLS port only. */
+function listenArgs(port: number, tls?: LocalTlsFiles): string[] {
+  if (!tls) return ['--port', String(port)];
+  return [
+    '--port',
+    '0',
+    '--tls-port',
+    String(port),
+    '--tls-cluster',
+    'yes',
+    '--tls-replication',
+    'yes',
+    '--tls-cert-file',
+    tls.certFile,
+    '--tls-key-file',
+    tls.keyFile,
+    '--tls-ca-cert-file',
+    tls.caFile,
+    '--tls-auth-clients',
+    'yes',
+  ];
+}
+
+/** ioredis `tls` options that verify a local cluster's servers and present its client certificate. */
+export function tlsClientOptions(tls: LocalTlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return {
+    ca: readFileSync(tls.caFile),
+    cert: readFileSync(tls.clientCertFile),
+    key: readFileSync(tls.clientKeyFile),
+  };
+}
+
+function spawnServer(
+  bin: string,
+  dir: string,
+  port: number,
+  args: readonly string[],
+  tls?: LocalTlsFiles,
+): ChildProcess {
   const child = spawn(
     bin,
     [
-      '--port',
-      String(port),
+      ...listenArgs(port, tls),
       '--bind',
       HOST,
       '--dir',
@@ -231,10 +288,11 @@ export async function startOnFreePorts(
   ports: readonly number[],
   args: (port: number, busPort: number) => string[],
   password?: string,
+  tls?: LocalTlsFiles,
 ): Promise<Spawned> {
   let [port, busPort] = ports as [number, number];
   for (let attempt = 1; ; attempt++) {
-    const child = spawnServer(bin, dir, port, args(port, busPort));
+    const child = spawnServer(bin, dir, port, args(port, busPort), tls);
     let exited = false;
     const exit = new Promise<'exited'>((r) =>
       child.once('exit', () => {
@@ -243,7 +301,7 @@ export async function startOnFreePorts(
       }),
     );
     const ready = waitFor(`redis-server on port ${port}`, 10_000, () =>
-      exited ? Promise.reject(new Error('exited')) : ping(port, password),
+      exited ? Promise.reject(new Error('exited')) : ping(port, password, tls),
     ).then(() => 'ready' as const);
     const outcome = await Promise.race([ready, exit]).catch((e: unknown) => {
       child.kill('SIGKILL');
@@ -278,11 +336,12 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   }
 }
 
-function client(port: number, password?: string): Redis {
+function client(port: number, password?: string, tls?: LocalTlsFiles): Redis {
   const c = new Redis({
     host: HOST,
     port,
     password,
+    tls: tls ? tlsClientOptions(tls) : undefined,
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -293,8 +352,8 @@ function client(port: number, password?: string): Redis {
   return c;
 }
 
-async function ping(port: number, password?: string): Promise<true> {
-  const c = client(port, password);
+async function ping(port: number, password?: string, tls?: LocalTlsFiles): Promise<true> {
+  const c = client(port, password, tls);
   try {
     await c.connect();
     await c.ping();
@@ -358,12 +417,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     spawned.push(
       ...(await Promise.all(
         Array.from({ length: total }, (_, i) =>
-          startOnFreePorts(bin, dir, [ports[i * 2]!, ports[i * 2 + 1]!], clusterArgs, o.password),
+          startOnFreePorts(bin, dir, [ports[i * 2]!, ports[i * 2 + 1]!], clusterArgs, o.password, o.tls),
         ),
       )),
     );
     for (const s of spawned) {
-      const c = client(s.port, o.password);
+      const c = client(s.port, o.password, o.tls);
       await c.connect();
       conns.push(c);
     }
@@ -449,8 +508,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     nodes,
     seeds: nodes.filter((n) => n.kind !== 'replica').map((n) => n.addr),
     dir,
+    tls: o.tls ?? null,
     connect: (node) =>
-      new Redis({ host: node.host, port: node.port, password: o.password, maxRetriesPerRequest: 1 }),
+      new Redis({
+        host: node.host,
+        port: node.port,
+        password: o.password,
+        tls: o.tls ? tlsClientOptions(o.tls) : undefined,
+        maxRetriesPerRequest: 1,
+      }),
     kill: (node) => {
       const s = spawned.find((x) => x.port === node.port);
       s?.child.kill('SIGKILL');

@@ -1,9 +1,22 @@
 import { Cluster } from 'ioredis';
-import { NodePool, openSlots, parseAddress, readTopology, type Topology } from '../../src/cluster/index.js';
-import { valueFor, type LocalCluster } from '../../src/localcluster/index.js';
+import {
+  NodePool,
+  openSlots,
+  parseAddress,
+  readTopology,
+  type ConnectionOptions,
+  type Topology,
+} from '../../src/cluster/index.js';
+import { tlsClientOptions, valueFor, type LocalCluster } from '../../src/localcluster/index.js';
+
+/** How slotshift's own code reaches the cluster: TLS with the client certificate when it has TLS. */
+export function connectionOf(cluster: LocalCluster): ConnectionOptions {
+  const tls = cluster.tls;
+  return tls ? { tls: { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile } } : {};
+}
 
 export async function topologyOf(cluster: LocalCluster): Promise<Topology> {
-  const pool = new NodePool({});
+  const pool = new NodePool(connectionOf(cluster));
   try {
     return await readTopology(pool, cluster.seeds.map(parseAddress));
   } finally {
@@ -19,7 +32,10 @@ export async function missingLoadedKeys(
   valueBytes = 100,
 ): Promise<string[]> {
   const seed = cluster.nodes.find((x) => x.kind !== 'replica')!;
-  const client = new Cluster([{ host: seed.host, port: seed.port }], { enableAutoPipelining: true });
+  const client = new Cluster([{ host: seed.host, port: seed.port }], {
+    enableAutoPipelining: true,
+    redisOptions: { tls: cluster.tls ? tlsClientOptions(cluster.tls) : undefined },
+  });
   const bad: string[] = [];
   try {
     for (let i = 0; i < n; i += 2000) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import {
   startLocalCluster,
@@ -5,7 +8,9 @@ import {
   type LocalCluster,
   type LocalClusterOptions,
   type LocalRedis,
+  type LocalTlsFiles,
 } from '../../src/localcluster/index.js';
+import { createTestCertificates } from './tls.js';
 
 export * from '../../src/localcluster/index.js';
 
@@ -22,8 +27,16 @@ export async function useRedis(): Promise<LocalRedis> {
   afterAll(() => redis.stop());
   return redis;
 }
+
+/** A fresh CA, server and client certificate for a TLS cluster, deleted after the file's tests. */
+export function useTlsCertificates(): LocalTlsFiles {
+  const dir = mkdtempSync(join(tmpdir(), 'slotshift-tls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return createTestCertificates(dir);
+}
 export * from './cli.js';
 export * from './traffic.js';
 export * from './cluster-checks.js';
 export * from './scenario.js';
 export * from './slot-keys.js';
+export * from './tls.js';
