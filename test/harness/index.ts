@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import {
   startLocalCluster,
   startLocalRedis,
@@ -10,7 +10,7 @@ import {
   type LocalRedis,
   type LocalTlsFiles,
 } from '../../src/localcluster/index.js';
-import { createTestCertificates } from './tls.js';
+import { createTestCertificates, testCertificateFiles } from './tls.js';
 
 export * from '../../src/localcluster/index.js';
 
@@ -28,11 +28,16 @@ export async function useRedis(): Promise<LocalRedis> {
   return redis;
 }
 
-/** A fresh CA, server and client certificate for a TLS cluster, deleted after the file's tests. */
+/**
+ * A fresh CA, server and client certificate for a TLS cluster: written by a `beforeAll` (so call this
+ * in a describe body, before the hook that starts the cluster) and deleted after the suite's tests.
+ * Hooks registered inside another hook or a test never run, hence no call from a `beforeAll`.
+ */
 export function useTlsCertificates(): LocalTlsFiles {
   const dir = mkdtempSync(join(tmpdir(), 'slotshift-tls-'));
+  beforeAll(() => void createTestCertificates(dir));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return createTestCertificates(dir);
+  return testCertificateFiles(dir);
 }
 export * from './cli.js';
 export * from './traffic.js';

@@ -77,6 +77,11 @@ export function createTestCertificates(dir: string): LocalTlsFiles {
     'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
   );
   signed(dir, 'client', '/CN=slotshift test client', 'extendedKeyUsage=clientAuth\n');
+  return testCertificateFiles(dir);
+}
+
+/** Where `createTestCertificates(dir)` writes its files. */
+export function testCertificateFiles(dir: string): LocalTlsFiles {
   return {
     caFile: join(dir, 'ca.crt'),
     certFile: join(dir, 'server.crt'),

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masters, slotCount } from '../../../src/cluster/index.js';
 import { StatusReportSchema } from '../../../src/status/index.js';
 import {
@@ -7,13 +7,12 @@ import {
   loadStrings,
   missingLoadedKeys,
   runCli,
+  startLocalCluster,
+  startLocalRedis,
   topologyOf,
-  useCluster,
-  useRedis,
   useTlsCertificates,
   type LocalCluster,
   type LocalRedis,
-  type LocalTlsFiles,
 } from '../../harness/index.js';
 
 const KEYS = 5000;
@@ -24,18 +23,23 @@ const KEYS = 5000;
  * whose MIGRATEs run node to node over TLS.
  */
 describe('slotshift over mutual TLS', () => {
-  let certs: LocalTlsFiles;
+  const certs = useTlsCertificates();
+  /** Another CA's client certificate, which the servers must refuse. */
+  const stranger = useTlsCertificates();
   let cluster: LocalCluster;
   let queue: LocalRedis;
   const clientCert = (): string[] => ['--tls-cert', certs.clientCertFile, '--tls-key', certs.clientKeyFile];
   const verified = (): string[] => ['--tls-ca', certs.caFile, ...clientCert()];
 
   beforeAll(async () => {
-    certs = useTlsCertificates();
-    cluster = await useCluster({ masters: 3, emptyMasters: 1, tls: certs });
+    cluster = await startLocalCluster({ masters: 3, emptyMasters: 1, tls: certs });
     // The queue Redis is plain TCP: only the cluster speaks TLS.
-    queue = await useRedis();
+    queue = await startLocalRedis();
     await loadStrings(cluster, { keys: KEYS, prefix: 'tls' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    await queue?.stop();
   });
 
   it('status --json reads the topology through the TLS ports, verifying the servers', async () => {
@@ -102,7 +106,6 @@ describe('slotshift over mutual TLS', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`TLS connection to ${cluster.seeds[0]} failed`);
     expect(missing.stderr).toContain('client certificate');
-    const stranger = useTlsCertificates();
     const foreign = await runCli([
       'status',
       '--seed',
