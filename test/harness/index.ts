@@ -14,17 +14,25 @@ import { createTestCertificates, testCertificateFiles } from './tls.js';
 
 export * from '../../src/localcluster/index.js';
 
+// useCluster and useRedis are called from beforeAll, and a hook registered inside another hook never
+// runs (vitest 4): their servers lived on until the worker exited, loading the cores under later
+// files. One file-level hook, registered when a test file loads the harness, stops them instead.
+const stopAfterFile: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  await Promise.all(stopAfterFile.splice(0).map((stop) => stop()));
+});
+
 /** Starts a cluster for the current test file and stops it after the file's tests, pass or fail. */
 export async function useCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const cluster = await startLocalCluster(options);
-  afterAll(() => cluster.stop());
+  stopAfterFile.push(() => cluster.stop());
   return cluster;
 }
 
 /** Starts a standalone Redis (e.g. for BullMQ) stopped after the file's tests. */
 export async function useRedis(): Promise<LocalRedis> {
   const redis = await startLocalRedis();
-  afterAll(() => redis.stop());
+  stopAfterFile.push(() => redis.stop());
   return redis;
 }
 
