@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { InvalidOptionError } from '../errors/index.js';
-import { DEFAULT_QUEUE_NAME } from '../queue/index.js';
+import { DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queue/index.js';
 
 export interface QueueFlags {
   queue?: string;
@@ -43,11 +43,15 @@ export interface WorkerFlags {
 /** The worker sizing options `apply` and `worker` share; defaults chosen with `npm run bench`. */
 export function withWorkerOptions(cmd: Command): Command {
   return cmd
-    .option('--concurrency <n>', 'slots this process moves at once (default chosen by npm run bench)', '192')
+    .option(
+      '--concurrency <n>',
+      'slots this process moves at once (default chosen by npm run bench)',
+      String(DEFAULT_WORKER_LIMITS.concurrency),
+    )
     .option(
       '--per-node <n>',
       'a node is source or target of at most this many slots at once, across all workers',
-      '64',
+      String(DEFAULT_WORKER_LIMITS.perNodeLimit),
     )
     .option(
       '--group-slots <n>',

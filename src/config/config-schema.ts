@@ -1,6 +1,7 @@
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { parseAddress } from '../cluster/index.js';
+import { DEFAULT_WORKER_LIMITS } from '../queue/worker-limits.js';
 import { strictObject } from './units.js';
 
 const INLINE_SECRET =
@@ -86,9 +87,9 @@ export const ConfigFileSchema = strictObject({
   cluster: ClusterSchema,
   queue: QueueSchema,
   workers: strictObject({
-    concurrency: positiveInt.default(4),
-    perNodeLimit: positiveInt.default(1),
-  }).default({ concurrency: 4, perNodeLimit: 1 }),
+    concurrency: positiveInt.default(DEFAULT_WORKER_LIMITS.concurrency),
+    perNodeLimit: positiveInt.default(DEFAULT_WORKER_LIMITS.perNodeLimit),
+  }).default(DEFAULT_WORKER_LIMITS),
   http: HttpSchema.default({ listen: '127.0.0.1:9187' }),
   log: strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
   plans: filePath.default('plans'),
@@ -122,9 +123,9 @@ export interface SlotshiftConfig {
   };
   readonly queue: { readonly url: ValueSource };
   readonly workers: {
-    /** Slot jobs one worker process runs at once. @defaultValue 4 */
+    /** Slot jobs one worker process runs at once. @defaultValue 192 */
     readonly concurrency: number;
-    /** Slot moves in flight per source or target node. @defaultValue 1 */
+    /** Slot moves in flight per source or target node. @defaultValue 64 */
     readonly perNodeLimit: number;
   };
   readonly http: { readonly listen: string; readonly token: ValueSource | null };

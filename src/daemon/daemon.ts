@@ -18,6 +18,7 @@ import { planToJson } from '../planner/index.js';
 import { planFromCluster } from '../stats/index.js';
 import {
   DEFAULT_QUEUE_NAME,
+  DEFAULT_WORKER_LIMITS,
   MOVE_SLOT_JOB,
   PlanQueue,
   planKeys,
@@ -47,7 +48,7 @@ export interface DaemonOptions {
   readonly listen?: string;
   /** Bearer token of the POST endpoints; null disables them. @defaultValue null */
   readonly token?: string | null;
-  /** In-process workers. @defaultValue { concurrency: 4, perNodeLimit: 1 } */
+  /** In-process workers. @defaultValue DEFAULT_WORKER_LIMITS (192 slots, 64 per node) */
   readonly workers?: { readonly concurrency: number; readonly perNodeLimit: number };
   /** Planner lease time to live, renewed every third of it. @defaultValue 15000 */
   readonly leaseTtlMs?: number;
@@ -66,7 +67,7 @@ export const DEFAULT_DAEMON_OPTIONS = {
   tickMs: 30_000,
   listen: '127.0.0.1:9187',
   token: null,
-  workers: { concurrency: 4, perNodeLimit: 1 },
+  workers: DEFAULT_WORKER_LIMITS,
   leaseTtlMs: 15_000,
   sampleKeysPerSlot: 4,
   processMetrics: true,

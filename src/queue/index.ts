@@ -3,3 +3,4 @@ export * from './plan-queue.js';
 export * from './slot-job.js';
 export * from './slot-worker.js';
 export * from './queue-placement.js';
+export * from './worker-limits.js';
