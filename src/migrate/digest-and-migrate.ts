@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { luaScript } from '../cluster/index.js';
 import { DIGEST_BATCH_SCRIPT, type Digest } from '../checksum/index.js';
+import { execTransaction } from './redis-reply-error.js';
 
 const DIGEST_BATCH = luaScript(DIGEST_BATCH_SCRIPT);
 
@@ -59,17 +60,7 @@ export async function digestAndMigrate(
   const [evalsha, ...evalArgs] = digestBatchCommand(keys);
   tx.call(evalsha!, ...evalArgs);
   tx.call('MIGRATE', ...migrateArgs);
-  let replies: Awaited<ReturnType<typeof tx.exec>>;
-  try {
-    replies = await tx.exec();
-  } catch (e) {
-    // EXECABORT says only that a queued command was refused; that refusal (CLUSTERDOWN, TRYAGAIN,
-    // MOVED during a failover) is what the caller can classify and retry.
-    const refused = (e as { previousErrors?: unknown[] }).previousErrors?.[0];
-    throw refused instanceof Error ? refused : e;
-  }
-  if (!replies) throw new Error('MULTI/EXEC aborted');
-  const [digestReply, migrateReply] = replies;
+  const [digestReply, migrateReply] = await execTransaction(tx);
   // MIGRATE's own error (BUSYKEY, IOERR, ...) is what the caller classifies and retries.
   if (migrateReply?.[0]) throw migrateReply[0];
   return digestReply?.[0] ? null : digestsOf(keys, digestReply?.[1]);

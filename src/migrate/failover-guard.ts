@@ -1,9 +1,29 @@
 import type { Redis } from 'ioredis';
 import { parseClusterNodes, type NodeAddress, type NodePool } from '../cluster/index.js';
 import { SlotProtocolError } from './errors.js';
+import { execTransaction, type Reply } from './redis-reply-error.js';
 import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 
 const REPLICAS_TTL_MS = 5_000;
+
+/**
+ * Runs a target's SETSLOT NODE commands so that a manual failover of the target cannot be undone. During a
+ * manual failover Redis pauses the master's writes until it hears of its demotion, but SETSLOT is not
+ * a write: a target that takes a slot in that window bumps its config epoch past the promoted
+ * replica's and wins its slots back. A keyless EVAL is flagged may-replicate, so a MULTI holding it
+ * makes Redis hold the whole EXEC for the pause (checked against 7.0 with CLIENT PAUSE WRITE); when
+ * the pause ends on a demoted node, SETSLOT answers "only with masters" and takes nothing, and the
+ * retry goes to the new master. The replicas' ROLE check (FailoverGuard) cannot close that window:
+ * the promotion can land between the check and the SETSLOT.
+ */
+export async function execFencedAgainstFailover(target: Redis, commands: string[][]): Promise<Reply[]> {
+  const tx = target.multi();
+  for (const [name, ...args] of commands) tx.call(name!, ...args);
+  tx.call(...FAILOVER_PAUSE_FENCE);
+  return (await execTransaction(tx)).slice(0, commands.length);
+}
+
+const FAILOVER_PAUSE_FENCE = ['EVAL', 'return 0', '0'] as const;
 
 /**
  * Refuses to close a slot on a target whose replica has just been promoted. A master that has not

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { digestBatchCommand, digestsOf, loadDigestScript } from './digest-and-migrate.js';
+import { execFencedAgainstFailover } from './failover-guard.js';
 import { reached } from './fault-injection.js';
 import {
   awaitTargetEpoch,
@@ -10,12 +11,17 @@ import {
   type SlotMoveResult,
   type SlotMoveSpec,
 } from './migrate-slot.js';
-import { errorMessage } from './redis-reply-error.js';
+import { errorMessage, type Reply } from './redis-reply-error.js';
 import type { BatchSizer } from './batch-sizer.js';
 import { ServerMigrateTime } from './server-migrate-time.js';
 
 type OnMoved = MigrateSlotContext['onMoved'];
-type Reply = [Error | null, unknown];
+
+async function sendPipelined(node: Redis, commands: string[][]): Promise<Reply[]> {
+  const pipe = node.pipeline();
+  for (const [name, ...args] of commands) pipe.call(name!, ...args);
+  return (await pipe.exec()) ?? [];
+}
 
 interface Entry {
   readonly move: SlotMoveSpec;
@@ -150,8 +156,10 @@ export class GroupMover {
         ['CLUSTER', 'SETSLOT', String(e.move.slot), 'MIGRATING', to.id],
         ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(firstBatch)],
       ],
-      (e, replies) => {
-        e.next = replies[1]![1] as string[];
+      {
+        accept: (e, replies) => {
+          e.next = replies[1]![1] as string[];
+        },
       },
     );
     reached('after-migrating', live.length);
@@ -177,7 +185,7 @@ export class GroupMover {
             ...this.migrateCommands(e, timeoutMs),
             ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(budget)],
           ],
-          (e, replies) => this.recordMoved(e, replies),
+          { accept: (e, replies) => this.recordMoved(e, replies) },
         );
         this.serverTimeOf(from.id, sizer).record(source, keysThisRound, performance.now() - t0);
         return kept;
@@ -198,7 +206,14 @@ export class GroupMover {
       for (const entry of live) this.alone(entry);
       return;
     }
-    live = await this.step(live, target, (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]]);
+    live = await this.step(
+      live,
+      target,
+      (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]],
+      {
+        send: execFencedAgainstFailover,
+      },
+    );
     reached('after-node-target', live.length);
     // A source demoted by a failover answers "only with masters": its new master learns the owner
     // from the target's higher epoch, as in migrateSlot.
@@ -206,8 +221,7 @@ export class GroupMover {
       live,
       source,
       (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]],
-      undefined,
-      /only with masters/i,
+      { tolerated: /only with masters/i },
     );
     for (const entry of live) {
       void this.ctx.announce(entry.move.slot, to.id, [to.id, from.id]);
@@ -231,15 +245,20 @@ export class GroupMover {
     entries: Entry[],
     node: Redis,
     commands: (e: Entry) => string[][],
-    accept?: (e: Entry, replies: Reply[]) => void,
-    tolerated?: RegExp,
+    {
+      accept,
+      tolerated,
+      send = sendPipelined,
+    }: {
+      accept?: (e: Entry, replies: Reply[]) => void;
+      tolerated?: RegExp;
+      send?: (node: Redis, commands: string[][]) => Promise<Reply[]>;
+    } = {},
   ): Promise<Entry[]> {
     const perEntry = entries.map(commands);
     let replies: Reply[];
     try {
-      const pipe = node.pipeline();
-      for (const cmds of perEntry) for (const [name, ...args] of cmds) pipe.call(name!, ...args);
-      replies = (await pipe.exec()) ?? [];
+      replies = await send(node, perEntry.flat());
     } catch {
       for (const entry of entries) this.alone(entry);
       return [];

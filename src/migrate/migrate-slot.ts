@@ -4,7 +4,7 @@ import type { NodeAddress, NodePool } from '../cluster/index.js';
 import calculateSlot from 'cluster-key-slot';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
-import type { FailoverGuard } from './failover-guard.js';
+import { execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
 import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
@@ -373,7 +373,10 @@ async function finalize(
 async function setNode(node: Redis, slot: number, ownerId: string, nodeId: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await node.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', ownerId);
+      const [reply] = await execFencedAgainstFailover(node, [
+        ['CLUSTER', 'SETSLOT', String(slot), 'NODE', ownerId],
+      ]);
+      if (reply?.[0]) throw reply[0];
       return;
     } catch (e) {
       const kind = classifyRedisError(e);

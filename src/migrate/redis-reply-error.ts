@@ -1,3 +1,25 @@
+import type { ChainableCommander } from 'ioredis';
+
+/** One command's outcome in a pipeline or transaction, as ioredis reports it. */
+export type Reply = [Error | null, unknown];
+
+/**
+ * EXEC of a MULTI built on `tx`. EXECABORT says only that a queued command was refused; that refusal
+ * (CLUSTERDOWN, TRYAGAIN, MOVED during a failover) is what callers classify and retry, so it is what
+ * is thrown.
+ */
+export async function execTransaction(tx: ChainableCommander): Promise<Reply[]> {
+  let replies: Reply[] | null;
+  try {
+    replies = await tx.exec();
+  } catch (e) {
+    const refused = (e as { previousErrors?: unknown[] }).previousErrors?.[0];
+    throw refused instanceof Error ? refused : e;
+  }
+  if (!replies) throw new Error('MULTI/EXEC aborted');
+  return replies;
+}
+
 /**
  * Redis error replies, classified in one place by their first word so every caller reacts to the
  * same kind the same way.

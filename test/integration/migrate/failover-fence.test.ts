@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodePool, masters, parseAddress, readTopology } from '../../../src/cluster/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, Migrator, type SlotMoveResult } from '../../../src/migrate/index.js';
+import { endpointOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
+
+/**
+ * A manual failover pauses its master's writes until the master hears it was demoted. A target that
+ * took a slot in that pause would bump its epoch past the promoted replica's and win its slots back,
+ * so the target's SETSLOT NODE must wait for the pause to end. CLIENT PAUSE WRITE is the pause Redis
+ * applies; here it is set by hand so the test decides when it ends.
+ */
+describe('closing a slot on a target whose writes are paused', () => {
+  let cluster: LocalCluster;
+  let pool: NodePool;
+  let a: LocalNode, b: LocalNode;
+
+  beforeAll(async () => {
+    cluster = await useCluster({ masters: 3 });
+    [a, b] = cluster.nodes as [LocalNode, LocalNode];
+    pool = new NodePool({});
+  });
+  afterAll(() => pool.close());
+
+  it.each([
+    ['grouped', 32, 200],
+    ['one slot at a time', 1, 201],
+  ])('%s: the target takes the slot only once the pause ends', async (_, groupSlots, slot) => {
+    const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
+    const migrator = new Migrator(pool, masters(topology), {}, { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots });
+    const target = cluster.connect(b);
+    const ownerSeenByTarget = async (): Promise<number> => {
+      const slots = (await target.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+      return slots.find(([start, end]) => slot >= start && slot <= end)![2][1];
+    };
+    try {
+      await target.call('CLIENT', 'PAUSE', '20000', 'WRITE');
+      let settled = false;
+      const moved = migrator
+        .migrate({ slot, from: endpointOf(a), to: endpointOf(b) })
+        .finally(() => (settled = true)) as Promise<SlotMoveResult>;
+
+      // The closing transaction is held by the pause: it shows as a blocked client on the target.
+      await expect
+        .poll(
+          async () => Number(/blocked_clients:(\d+)/.exec((await target.info('clients')) as string)?.[1]),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBeGreaterThanOrEqual(1);
+      expect(settled).toBe(false);
+      expect(await ownerSeenByTarget()).toBe(a.port);
+
+      await target.call('CLIENT', 'UNPAUSE');
+      expect((await moved).outcome).toBe('moved');
+      await migrator.flush();
+      expect(await ownerSeenByTarget()).toBe(b.port);
+    } finally {
+      await target.call('CLIENT', 'UNPAUSE');
+      target.disconnect();
+    }
+  });
+});
