@@ -1,10 +1,24 @@
 import { pino, type Logger } from 'pino';
 
+const FLUSH_EVERY_MS = 1_000;
+
 /**
  * The one root logger. Secrets are redacted by path so a password that reaches a log binding by
  * accident still prints as [Redacted]. Logs go to stderr: stdout carries command output and --json.
  */
 export function createLogger(level: string = process.env['SLOTSHIFT_LOG_LEVEL'] ?? 'info'): Logger {
+  // Buffered (flushed at 4 KB, on exit by pino, and every FLUSH_EVERY_MS): apply logs a line per
+  // slot, and one write per line was about a second of an 8,000-slot move when stderr is a pipe. The
+  // timer bounds what a SIGKILL can take to the last second of lines; the queue Redis, not the log,
+  // is what a resumed run reads.
+  const destination = pino.destination({ dest: 2, sync: false, minLength: 4096 });
+  setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // Not ready yet (still opening) or already closed at exit: the next tick or exit flushes.
+    }
+  }, FLUSH_EVERY_MS).unref();
   return pino(
     {
       name: 'slotshift',
@@ -22,10 +36,7 @@ export function createLogger(level: string = process.env['SLOTSHIFT_LOG_LEVEL'] 
         censor: '[Redacted]',
       },
     },
-    // Buffered (flushed at 4 KB and on exit by pino): apply logs a line per slot, and one write per
-    // line was about a second of an 8,000-slot move when stderr is a pipe. A SIGKILL may lose the
-    // last few lines; the queue Redis, not the log, is what a resumed run reads.
-    pino.destination({ dest: 2, sync: false, minLength: 4096 }),
+    destination,
   );
 }
 
