@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   expectSettled,
@@ -12,13 +14,19 @@ import {
 
 /**
  * KNOWN FAILING, kept out of `npm test` (run it with `npm run test:known-failing`).
- * In 13 runs after MIGRATE's timeout was capped at half the node timeout, every run completed the
- * plan with nothing lost and no slot open, but in about half the failover was undone: the old target, which
- * had not yet heard of it, took a slot (SETSLOT NODE is not paused by a manual failover), bumped its
- * epoch and won its slots back, so the promoted replica ended a replica again. The failover guard
- * (src/migrate/failover-guard.ts) asks the replicas first, but the window between that check and
- * the promotion remains. Before the cap, a source blocked by MIGRATE towards the paused target was
- * itself failed over by its replica, and about half the runs left slots open.
+ * Every run completes the plan with nothing lost and no slot open. What still fails, in 2 of 10
+ * runs on 2026-11-25 (about half before), is that Redis undoes the failover: the promoted replica
+ * ends a replica of the old target again.
+ * - Closed path: the old target took a slot during the manual failover's write pause (SETSLOT is not
+ *   a write) and bumped its epoch. A target's SETSLOT NODE now sits in a MULTI with a keyless EVAL,
+ *   which the pause holds (test/integration/migrate/failover-fence.test.ts).
+ * - Open path, read from the servers' logs of a failing run: the three targets bump their config
+ *   epochs without consensus as they take slots, about once per group, and two of them picked the
+ *   same epoch (119) in the same millisecond. Redis settles such a collision by bumping the node with
+ *   the smaller id, here the old target; paused, not yet told of its demotion, it took an epoch above
+ *   the one the replica had just won (125), so the replica saw its slots claimed with a higher
+ *   epoch and turned replica again. The collision bump is Redis's own, not a command of ours.
+ * On failure the assertion prints what the two nodes logged about epochs and the failover.
  */
 describe('apply while a target master fails over', () => {
   it('moves the rest of its slots to the promoted replica; nothing lost, nothing left open', async () => {
@@ -67,7 +75,19 @@ describe('apply while a target master fails over', () => {
         // old target owns nothing (Redis makes it a replica of the new master, or leaves it an empty
         // master when it lost its slots before hearing of the failover).
         const promoted = t.nodes.find((n) => n.id === replica.id)!;
-        expect(promoted.role).toBe('master');
+        // On failure, what the two nodes logged about epochs and the failover says which path undid it.
+        const story = [target, replica]
+          .map((n) =>
+            [
+              `--- ${n.kind} ${n.port} ${n.id.slice(0, 8)}`,
+              ...readFileSync(join(cluster.dir, `redis-${n.port}.log`), 'utf8')
+                .split('\n')
+                .filter((l) => /epoch|failover|configuration change|master|paus/i.test(l))
+                .slice(-30),
+            ].join('\n'),
+          )
+          .join('\n');
+        expect(promoted.role, story).toBe('master');
         const owned = (id: string): number => t.owners.filter((o) => o === id).length;
         expect(owned(target.id)).toBe(0);
         expect(owned(replica.id)).toBeGreaterThan(2600);
