@@ -123,9 +123,9 @@ export interface SlotshiftConfig {
   };
   readonly queue: { readonly url: ValueSource };
   readonly workers: {
-    /** Slot jobs one worker process runs at once. @defaultValue 192 */
+    /** Slot jobs one worker process runs at once. @defaultValue 96 */
     readonly concurrency: number;
-    /** Slot moves in flight per source or target node. @defaultValue 64 */
+    /** Slot moves in flight per source or target node. @defaultValue 32 */
     readonly perNodeLimit: number;
   };
   readonly http: { readonly listen: string; readonly token: ValueSource | null };

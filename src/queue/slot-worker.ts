@@ -28,9 +28,9 @@ export interface SlotWorkerOptions {
   readonly queueName: string;
   /** How this worker reaches the cluster's nodes (credentials stay in the worker, never in jobs). */
   readonly cluster: ConnectionOptions;
-  /** Slots this worker process moves at once. @defaultValue 192 (DEFAULT_WORKER_LIMITS) */
+  /** Slots this worker process moves at once. @defaultValue 96 (DEFAULT_WORKER_LIMITS) */
   readonly concurrency: number;
-  /** A node is source or target of at most this many slots at once, across all workers. @defaultValue 64 */
+  /** A node is source or target of at most this many slots at once, across all workers. @defaultValue 32 */
   readonly perNodeLimit: number;
   readonly migrator?: MigratorOptions;
   readonly compareKeys?: KeyComparer;
