@@ -7,14 +7,16 @@ import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 const REPLICAS_TTL_MS = 5_000;
 
 /**
- * Runs a target's SETSLOT NODE commands so that a manual failover of the target cannot be undone. During a
- * manual failover Redis pauses the master's writes until it hears of its demotion, but SETSLOT is not
- * a write: a target that takes a slot in that window bumps its config epoch past the promoted
- * replica's and wins its slots back. A keyless EVAL is flagged may-replicate, so a MULTI holding it
+ * Runs a target's SETSLOT NODE commands so that the target cannot take a slot while a manual
+ * failover pauses it. Redis pauses the master's writes until it hears of its demotion, but SETSLOT is
+ * not a write: a target that took a slot in that window bumped its config epoch past the promoted
+ * replica's and won its slots back. A keyless EVAL is flagged may-replicate, so a MULTI holding it
  * makes Redis hold the whole EXEC for the pause (checked against 7.0 with CLIENT PAUSE WRITE); when
  * the pause ends on a demoted node, SETSLOT answers "only with masters" and takes nothing, and the
  * retry goes to the new master. The replicas' ROLE check (FailoverGuard) cannot close that window:
- * the promotion can land between the check and the SETSLOT.
+ * the promotion can land between the check and the SETSLOT. What this cannot stop is Redis's own
+ * epoch bump when the paused target's epoch collides with another target's (see the known-failing
+ * failover test).
  */
 export async function execFencedAgainstFailover(target: Redis, commands: string[][]): Promise<Reply[]> {
   const tx = target.multi();
