@@ -27,6 +27,7 @@ import {
   queueUrlFrom,
   withQueueOptions,
   withWorkerOptions,
+  applyNice,
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
@@ -87,6 +88,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   const migrateTimeoutMs = parsePositiveInt('--migrate-timeout', flags.migrateTimeout);
   const batchMs = parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs);
   const log = createLogger();
+  applyNice(flags, log);
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;

@@ -8,6 +8,7 @@ import {
   queueUrlFrom,
   withQueueOptions,
   withWorkerOptions,
+  applyNice,
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
@@ -29,6 +30,7 @@ export function workerCommand(program: Command): void {
     ),
   ).action(async (flags: WorkerCommandFlags) => {
     const log = createLogger();
+    applyNice(flags, log);
     const worker = startSlotWorker({
       queueUrl: queueUrlFrom(flags),
       queueName: flags.queueName,
