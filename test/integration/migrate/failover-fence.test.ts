@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodePool, masters, parseAddress, readTopology } from '../../../src/cluster/index.js';
-import { DEFAULT_MIGRATOR_OPTIONS, Migrator, type SlotMoveResult } from '../../../src/migrate/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, Migrator } from '../../../src/migrate/index.js';
 import { endpointOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
 
 /**
@@ -37,16 +37,13 @@ describe('closing a slot on a target whose writes are paused', () => {
       let settled = false;
       const moved = migrator
         .migrate({ slot, from: endpointOf(a), to: endpointOf(b) })
-        .finally(() => (settled = true)) as Promise<SlotMoveResult>;
+        .finally(() => (settled = true));
 
       // The closing transaction is held by the pause: it shows as a blocked client on the target.
       await expect
-        .poll(
-          async () => Number(/blocked_clients:(\d+)/.exec((await target.info('clients')) as string)?.[1]),
-          {
-            timeout: 10_000,
-          },
-        )
+        .poll(async () => Number(/blocked_clients:(\d+)/.exec(await target.info('clients'))?.[1]), {
+          timeout: 10_000,
+        })
         .toBeGreaterThanOrEqual(1);
       expect(settled).toBe(false);
       expect(await ownerSeenByTarget()).toBe(a.port);
