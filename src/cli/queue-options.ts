@@ -2,7 +2,7 @@ import { getPriority, setPriority } from 'node:os';
 import { Option, type Command } from 'commander';
 import { InvalidOptionError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queue/index.js';
+import { DEFAULT_NICE, DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queue/index.js';
 
 export interface QueueFlags {
   queue?: string;
@@ -36,16 +36,8 @@ export function queueUrlFrom(flags: QueueFlags): string {
   return flags.queue;
 }
 
-/**
- * On a host shared with the cluster (the benchmark's 2 cores), a rebalancer at normal priority takes
- * CPU from the servers whose MIGRATE it waits for and from their clients. At nice 10 (scale-out, 1M
- * keys, 2 runs each, 2026-11-25), client p50 fell from 1.1 to 0.3 ms and p99 from 13 to 10.4 ms, and
- * the verified move took 10.1-10.7 s against 11.3 s. On a host of its own it changes nothing.
- */
-export const DEFAULT_NICE = 10;
-
 /** Lowers this process's CPU priority to `--nice`; a refusal (a sandbox without it) only warns. */
-export function applyNice(flags: WorkerFlags, log: Logger): void {
+export function applyNice(flags: Pick<WorkerFlags, 'nice'>, log: Logger): void {
   const nice = Number(flags.nice);
   if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
     throw new InvalidOptionError('--nice', `"${flags.nice}" is not a whole number from 0 to 19`);

@@ -89,6 +89,7 @@ export const ConfigFileSchema = strictObject({
   workers: strictObject({
     concurrency: positiveInt.default(DEFAULT_WORKER_LIMITS.concurrency),
     perNodeLimit: positiveInt.default(DEFAULT_WORKER_LIMITS.perNodeLimit),
+    nice: z.number().int('must be a whole number').min(0).max(19).default(DEFAULT_WORKER_LIMITS.nice),
   }).default(DEFAULT_WORKER_LIMITS),
   http: HttpSchema.default({ listen: '127.0.0.1:9187' }),
   log: strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
@@ -127,6 +128,8 @@ export interface SlotshiftConfig {
     readonly concurrency: number;
     /** Slot moves in flight per source or target node. @defaultValue 32 */
     readonly perNodeLimit: number;
+    /** CPU priority of the daemon, as nice(1): servers on the same host come first. @defaultValue 10 */
+    readonly nice: number;
   };
   readonly http: { readonly listen: string; readonly token: ValueSource | null };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
