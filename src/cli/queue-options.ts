@@ -2,6 +2,7 @@ import { getPriority, setPriority } from 'node:os';
 import { Option, type Command } from 'commander';
 import { InvalidOptionError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { parsePositiveInt } from './parse-flags.js';
 import { DEFAULT_NICE, DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queue/index.js';
 
 export interface QueueFlags {
@@ -36,12 +37,8 @@ export function queueUrlFrom(flags: QueueFlags): string {
   return flags.queue;
 }
 
-/** Lowers this process's CPU priority to `--nice`; a refusal (a sandbox without it) only warns. */
-export function applyNice(flags: Pick<WorkerFlags, 'nice'>, log: Logger): void {
-  const nice = Number(flags.nice);
-  if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-    throw new InvalidOptionError('--nice', `"${flags.nice}" is not a whole number from 0 to 19`);
-  }
+/** Lowers this process's CPU priority to `nice`; a refusal (a sandbox without it) only warns. */
+export function lowerCpuPriority(nice: number, log: Logger): void {
   if (nice === 0) return;
   try {
     // Only ever lowers the priority (a higher nice), which needs no privilege.
@@ -56,6 +53,24 @@ export interface WorkerFlags {
   perNode: string;
   groupSlots: string;
   nice: string;
+}
+
+/** The worker flags `apply` and `worker` share, checked; lowers this process's priority to --nice. */
+export function workerSizingFrom(
+  flags: WorkerFlags,
+  log: Logger,
+): { concurrency: number; perNodeLimit: number; groupSlots: number } {
+  const nice = Number(flags.nice);
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+    throw new InvalidOptionError('--nice', `"${flags.nice}" is not a whole number from 0 to 19`);
+  }
+  const sizing = {
+    concurrency: parsePositiveInt('--concurrency', flags.concurrency),
+    perNodeLimit: parsePositiveInt('--per-node', flags.perNode),
+    groupSlots: parsePositiveInt('--group-slots', flags.groupSlots),
+  };
+  lowerCpuPriority(nice, log);
+  return sizing;
 }
 
 /** The worker sizing options `apply` and `worker` share; defaults chosen with `npm run bench`. */

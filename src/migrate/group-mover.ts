@@ -206,23 +206,12 @@ export class GroupMover {
       for (const entry of live) this.alone(entry);
       return;
     }
-    live = await this.step(
-      live,
-      target,
-      (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]],
-      {
-        send: execFencedAgainstFailover,
-      },
-    );
+    const setNode = (e: Entry): string[][] => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]];
+    live = await this.step(live, target, setNode, { send: execFencedAgainstFailover });
     reached('after-node-target', live.length);
     // A source demoted by a failover answers "only with masters": its new master learns the owner
     // from the target's higher epoch, as in migrateSlot.
-    live = await this.step(
-      live,
-      source,
-      (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]],
-      { tolerated: /only with masters/i },
-    );
+    live = await this.step(live, source, setNode, { tolerated: /only with masters/i });
     for (const entry of live) {
       void this.ctx.announce(entry.move.slot, to.id, [to.id, from.id]);
       entry.resolve({

@@ -341,7 +341,7 @@ async function finalize(
     awaitTargetEpoch(source, target, move),
     ctx.failoverGuard?.assertTargetIsMaster(target, move),
   ]);
-  await setNode(target, slot, to.id, to.id);
+  await setNodeOnTarget(target, slot, to.id);
   reached('after-node-target');
   for (let attempt = 0; ; attempt++) {
     try {
@@ -370,11 +370,12 @@ async function finalize(
   void ctx.announce(slot, to.id, [to.id, from.id]);
 }
 
-async function setNode(node: Redis, slot: number, ownerId: string, nodeId: string): Promise<void> {
+/** SETSLOT NODE on the target itself, fenced against a manual failover of it (execFencedAgainstFailover). */
+async function setNodeOnTarget(target: Redis, slot: number, targetId: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const [reply] = await execFencedAgainstFailover(node, [
-        ['CLUSTER', 'SETSLOT', String(slot), 'NODE', ownerId],
+      const [reply] = await execFencedAgainstFailover(target, [
+        ['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId],
       ]);
       if (reply?.[0]) throw reply[0];
       return;
@@ -387,7 +388,7 @@ async function setNode(node: Redis, slot: number, ownerId: string, nodeId: strin
       throw new SlotProtocolError(
         slot,
         'SETSLOT NODE',
-        nodeId,
+        targetId,
         errorMessage(e),
         isRetryableAfterRereading(kind, errorMessage(e)),
       );

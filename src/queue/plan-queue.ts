@@ -54,9 +54,12 @@ export class PlanQueue {
     if (jobs.length === 0) return { added: 0, alreadyDone: 0 };
     const planId = jobs[0]!.planId;
     const keys = planKeys(this.queueName, planId);
-    await this.redis.del(keys.cancel);
-    await this.redis.set(keys.masters, JSON.stringify(masters));
-    const done = new Set(await this.redis.smembers(keys.done));
+    const [, , doneSlots] = await Promise.all([
+      this.redis.del(keys.cancel),
+      this.redis.set(keys.masters, JSON.stringify(masters)),
+      this.redis.smembers(keys.done),
+    ]);
+    const done = new Set(doneSlots);
     const todo = jobs.filter((j) => !done.has(String(j.slot)));
     for (let i = 0; i < todo.length; i += 1000) {
       const chunk = todo.slice(i, i + 1000);

@@ -100,7 +100,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
 
   const verify = options.verify ?? true;
   /** Planned node id → the master that replaced it in a failover. */
-  const failedOver = new Map<string, { id: string; host: string; port: number }>();
+  const failedOver = new Map<string, JobEndpoint>();
   const watcher = new WriteWatcher(options.cluster, options.log);
 
   /**

@@ -27,7 +27,7 @@ import {
   queueUrlFrom,
   withQueueOptions,
   withWorkerOptions,
-  applyNice,
+  workerSizingFrom,
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
@@ -83,12 +83,10 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const queueUrl = queueUrlFrom(flags);
-  const concurrency = parsePositiveInt('--concurrency', flags.concurrency);
-  const perNode = parsePositiveInt('--per-node', flags.perNode);
   const migrateTimeoutMs = parsePositiveInt('--migrate-timeout', flags.migrateTimeout);
   const batchMs = parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs);
   const log = createLogger();
-  applyNice(flags, log);
+  const { groupSlots, ...limits } = workerSizingFrom(flags, log);
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;
@@ -148,14 +146,13 @@ async function runApply(flags: ApplyFlags): Promise<number> {
         queueUrl,
         queueName: flags.queueName,
         cluster: connection,
-        concurrency,
-        perNodeLimit: perNode,
+        ...limits,
         migrator: {
           migrateTimeoutMs,
           batch: { targetMs: batchMs, minKeys: 10, maxKeys: 1000, initialKeys: 100 },
           announceGroup: 64,
           verify: flags.verify,
-          groupSlots: parsePositiveInt('--group-slots', flags.groupSlots),
+          groupSlots,
         },
         verify: flags.verify,
         log,

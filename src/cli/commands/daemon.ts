@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseAddress, type ConnectionOptions } from '../../cluster/index.js';
 import { loadConfig, resolveValue, type SlotshiftConfig } from '../../config/index.js';
 import { createLogger } from '../../log/index.js';
-import { applyNice, queueUrlFrom } from '../queue-options.js';
+import { lowerCpuPriority, queueUrlFrom } from '../queue-options.js';
 import { DEFAULT_QUEUE_NAME } from '../../queue/index.js';
 import { resolve } from 'node:path';
 
@@ -44,7 +44,7 @@ export function daemonCommand(program: Command): void {
       const token = config.http.token ? resolveValue(config.http.token, 'http.token', env) : null;
       if (flags.listen) parseAddress(flags.listen);
       const log = createLogger(config.log.level);
-      applyNice({ nice: String(config.workers.nice) }, log);
+      lowerCpuPriority(config.workers.nice, log);
       // Loaded on use: express, Bull Board and prom-client are a third of every other command's start-up.
       const { startDaemon } = await import('../../daemon/index.js');
       const daemon = await startDaemon({

@@ -3,12 +3,11 @@ import { DEFAULT_MIGRATOR_OPTIONS } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
 import { startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
-import { parsePositiveInt } from '../parse-flags.js';
 import {
   queueUrlFrom,
   withQueueOptions,
   withWorkerOptions,
-  applyNice,
+  workerSizingFrom,
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
@@ -30,17 +29,13 @@ export function workerCommand(program: Command): void {
     ),
   ).action(async (flags: WorkerCommandFlags) => {
     const log = createLogger();
-    applyNice(flags, log);
+    const { groupSlots, ...limits } = workerSizingFrom(flags, log);
     const worker = startSlotWorker({
       queueUrl: queueUrlFrom(flags),
       queueName: flags.queueName,
       cluster: connectionFrom(flags),
-      concurrency: parsePositiveInt('--concurrency', flags.concurrency),
-      perNodeLimit: parsePositiveInt('--per-node', flags.perNode),
-      migrator: {
-        ...DEFAULT_MIGRATOR_OPTIONS,
-        groupSlots: parsePositiveInt('--group-slots', flags.groupSlots),
-      },
+      ...limits,
+      migrator: { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots },
       log,
     });
     log.info({ queue: flags.queueName }, 'worker started');
