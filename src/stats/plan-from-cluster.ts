@@ -1,6 +1,6 @@
 import type { NodePool, Topology } from '../cluster/index.js';
 import { planMoves, type Plan, type PlanPolicy } from '../planner/index.js';
-import { collectSlotStats } from './collect-slot-stats.js';
+import { collectSlotStats, DEFAULT_SLOT_STATS_OPTIONS } from './collect-slot-stats.js';
 
 /**
  * The I/O side of planning: reads slot stats, then calls the pure planner. Stats are read before
@@ -12,6 +12,6 @@ export async function planFromCluster(
   policy: PlanPolicy,
   sampleKeysPerSlot: number,
 ): Promise<Plan> {
-  const stats = await collectSlotStats(pool, topology, { sampleKeysPerSlot, pipelineChunk: 2048 });
+  const stats = await collectSlotStats(pool, topology, { ...DEFAULT_SLOT_STATS_OPTIONS, sampleKeysPerSlot });
   return planMoves(topology, stats, policy);
 }
