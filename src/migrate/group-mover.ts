@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { digestBatchCommand, digestsOf, loadDigestScript } from './digest-and-migrate.js';
 import { execFencedAgainstFailover } from './failover-guard.js';
+import { keysToMoveCommand, loadKeysToMoveScript, parseKeysToMove } from './keys-to-move.js';
 import { reached } from './fault-injection.js';
 import {
   awaitTargetEpoch,
@@ -17,6 +18,16 @@ import { ServerMigrateTime } from './server-migrate-time.js';
 
 type OnMoved = MigrateSlotContext['onMoved'];
 
+/**
+ * The keys of a keys-to-move reply; throws when it found a big key, which takes the slot out of
+ * the group: migrateSlot moves big keys alone, with a timeout scaled to their size, and reports them.
+ */
+function smallKeysOnly(reply: Reply[1]): string[] {
+  const { keys, big } = parseKeysToMove(reply);
+  if (big.length > 0) throw new Error(`big key ${big[0]!.key}: moved alone`);
+  return keys;
+}
+
 async function sendPipelined(node: Redis, commands: string[][]): Promise<Reply[]> {
   const pipe = node.pipeline();
   for (const [name, ...args] of commands) pipe.call(name!, ...args);
@@ -31,7 +42,7 @@ interface Entry {
   readonly reject: (error: unknown) => void;
   keys: number;
   batches: number;
-  /** Keys the last GETKEYSINSLOT returned: what the next round moves. */
+  /** Keys the last keys-to-move call returned: what the next round moves. */
   next: string[];
 }
 
@@ -53,15 +64,15 @@ interface Pair {
 /**
  * Moves the slots of one node pair in groups, with the same protocol as `migrateSlot` but one
  * pipeline per protocol step for the whole group instead of one round trip per step per slot:
- *   target: SETSLOT IMPORTING × n → source: SETSLOT MIGRATING + GETKEYSINSLOT × n →
- *   source: MIGRATE + GETKEYSINSLOT × (slots with keys left), repeated until every slot is empty →
+ *   target: SETSLOT IMPORTING × n → source: SETSLOT MIGRATING + keys to move × n →
+ *   source: MIGRATE + keys to move × (slots with keys left), repeated until every slot is empty →
  *   epoch check once → target: SETSLOT NODE × n → source: SETSLOT NODE × n → other masters, grouped.
  * redis-cli spends about 0.85 ms per slot on round trips even for empty slots; a group pays them
  * once. Each round's keys follow the source's batch sizer, so one round blocks the source about as
  * long as one MIGRATE of the per-slot path would.
  *
  * Anything unusual about one slot (an error reply at any step: already moved, owned elsewhere,
- * BUSYKEY, a timed-out big key, a demoted node) takes that slot out of the group and hands it to
+ * BUSYKEY, a big key, a demoted node) takes that slot out of the group and hands it to
  * `migrateSlot`, which reads where the slot is and resumes from there: the fast path never has to
  * handle a case the careful one already does. The state left in Redis between steps is the state
  * `migrateSlot` leaves, so a crash anywhere is resumed the same way.
@@ -138,13 +149,12 @@ export class GroupMover {
     reached('after-importing', live.length);
     if (live.length === 0) return;
 
-    if (this.digests) {
-      try {
-        await loadDigestScript(source);
-      } catch {
-        for (const entry of live) this.alone(entry);
-        return;
-      }
+    try {
+      await loadKeysToMoveScript(source);
+      if (this.digests) await loadDigestScript(source);
+    } catch {
+      for (const entry of live) this.alone(entry);
+      return;
     }
     const sizer = this.ctx.sizerFor(from.id);
     const firstBatch = sizer.size;
@@ -154,11 +164,11 @@ export class GroupMover {
       source,
       (e) => [
         ['CLUSTER', 'SETSLOT', String(e.move.slot), 'MIGRATING', to.id],
-        ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(firstBatch)],
+        keysToMoveCommand(e.move.slot, firstBatch, this.ctx.bigKeyBytes),
       ],
       {
         accept: (e, replies) => {
-          e.next = replies[1]![1] as string[];
+          e.next = smallKeysOnly(replies[1]![1]);
         },
       },
     );
@@ -183,7 +193,7 @@ export class GroupMover {
           source,
           (e) => [
             ...this.migrateCommands(e, timeoutMs),
-            ['CLUSTER', 'GETKEYSINSLOT', String(e.move.slot), String(budget)],
+            keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes),
           ],
           { accept: (e, replies) => this.recordMoved(e, replies) },
         );
@@ -294,7 +304,7 @@ export class GroupMover {
     e.keys += moved.length;
     e.batches++;
     e.onMoved?.(e.move.slot, moved, digests);
-    e.next = replies.at(-1)![1] as string[];
+    e.next = smallKeysOnly(replies.at(-1)![1]);
   }
 
   /**

@@ -14,3 +14,4 @@ export * from './digest-and-migrate.js';
 export * from './verify-moved.js';
 export * from './compare-busy-keys.js';
 export * from './current-endpoints.js';
+export * from './keys-to-move.js';

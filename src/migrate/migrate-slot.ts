@@ -7,6 +7,7 @@ import { BatchSizer } from './batch-sizer.js';
 import { execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
 import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
+import { keysToMove, type BigKey } from './keys-to-move.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
 import {
   classifyRedisError,
@@ -32,8 +33,11 @@ export interface SlotMoveResult {
   readonly keys: number;
   readonly batches: number;
   readonly durationMs: number;
-  /** Keys moved alone because a batch holding them timed out (big values). */
-  readonly bigKeys: readonly string[];
+  /**
+   * Keys moved alone: over the big-key threshold by MEMORY USAGE before the move, or found big after
+   * a batch holding them timed out.
+   */
+  readonly bigKeys: readonly BigKey[];
 }
 
 /** Compares keys' content on source and target; supplied by the checksum module. */
@@ -54,6 +58,8 @@ export interface MigrateSlotContext {
   readonly compareKeys?: KeyComparer;
   /** Server-side I/O timeout of one MIGRATE, before scaling for big keys. @defaultValue 10000 */
   readonly migrateTimeoutMs: number;
+  /** Keys of at least this many bytes (MEMORY USAGE) move alone and are reported. @defaultValue 1000000 */
+  readonly bigKeyBytes: number;
   /**
    * Called after every MIGRATE with the keys it carried and, when `digests` is on, the content
    * digest of each taken atomically with the move (null when they could not be taken).
@@ -121,22 +127,20 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
   if (ctx.digests) await loadDigestScript(source);
   let keys = 0;
   let batches = 0;
-  const bigKeys: string[] = [];
+  const bigKeys: BigKey[] = [];
   const sizer = ctx.sizerFor(from.id);
-  for (let drained = false; !drained;) {
-    const batch = (await source.call(
-      'CLUSTER',
-      'GETKEYSINSLOT',
-      String(slot),
-      String(sizer.size),
-    )) as string[];
-    if (batch.length === 0) {
-      drained = true;
-      break;
+  for (;;) {
+    const next = await keysToMove(source, slot, sizer.size, ctx.bigKeyBytes);
+    if (next.keys.length === 0 && next.big.length === 0) break;
+    if (next.keys.length > 0) {
+      keys += await migrateBatch(ctx, source, target, move, next.keys, sizer, bigKeys);
+      batches++;
     }
-    const moved = await migrateBatch(ctx, source, target, move, batch, sizer, bigKeys);
-    keys += moved;
-    batches++;
+    for (const big of next.big) {
+      await migrateAlone(ctx, source, target, move, big.key, bigKeys, big.bytes);
+      keys++;
+      batches++;
+    }
     reached('mid-batches');
   }
   await finalize(ctx, source, target, move);
@@ -152,7 +156,7 @@ async function migrateBatch(
   move: SlotMoveSpec,
   batch: string[],
   sizer: BatchSizer,
-  bigKeys: string[],
+  bigKeys: BigKey[],
 ): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const t0 = performance.now();
@@ -190,12 +194,18 @@ async function migrateAlone(
   target: Redis,
   move: SlotMoveSpec,
   key: string,
-  bigKeys: string[],
+  bigKeys: BigKey[],
+  knownBytes?: number,
 ): Promise<void> {
-  const bytes = Number((await source.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  // Sampled like the keys-to-move script: SAMPLES 0 walks every element of a collection, which
+  // blocks the source for as long as a 1M-field hash takes to walk.
+  const bytes = knownBytes ?? Number((await source.call('MEMORY', 'USAGE', key)) ?? 0);
   // 10 MB/s is a floor for loopback and LAN links; the timeout only bounds a stuck transfer.
   const timeoutMs = ctx.migrateTimeoutMs + Math.ceil(bytes / 10_000);
-  if (bytes > 1_000_000) bigKeys.push(key);
+  if (bytes >= ctx.bigKeyBytes) {
+    bigKeys.push({ key, bytes });
+    ctx.log?.info({ slot: move.slot, key, bytes }, 'big key moves alone');
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       await migrate(ctx, source, move.to, [key], timeoutMs, false);

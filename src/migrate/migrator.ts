@@ -11,6 +11,7 @@ import {
 import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
 import { GroupMover } from './group-mover.js';
+import { DEFAULT_BIG_KEY_BYTES } from './keys-to-move.js';
 import { FailoverGuard } from './failover-guard.js';
 
 export interface MigratorOptions {
@@ -26,6 +27,8 @@ export interface MigratorOptions {
    * 1 moves every slot on its own with `migrateSlot`. @defaultValue 32
    */
   groupSlots: number;
+  /** Keys of at least this many bytes move alone and are reported. @defaultValue 1000000 */
+  bigKeyBytes?: number;
 }
 
 export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
@@ -76,6 +79,7 @@ export class Migrator {
       },
       compareKeys: this.compareKeys ?? compareBusyKeys,
       migrateTimeoutMs: this.options.migrateTimeoutMs,
+      bigKeyBytes: this.options.bigKeyBytes ?? DEFAULT_BIG_KEY_BYTES,
       failoverGuard: this.failoverGuard,
       log: this.log,
     };

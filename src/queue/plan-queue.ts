@@ -140,6 +140,14 @@ export class PlanQueue {
     return out;
   }
 
+  /** Keys moved alone for their size, biggest first. */
+  async bigKeys(planId: string): Promise<Array<{ key: string; slot: number; bytes: number }>> {
+    const all = await this.redis.hgetall(planKeys(this.queueName, planId).bigKeys);
+    return Object.entries(all)
+      .map(([key, json]) => ({ key, ...(JSON.parse(json) as { slot: number; bytes: number }) }))
+      .sort((a, b) => b.bytes - a.bytes || a.key.localeCompare(b.key));
+  }
+
   pause(): Promise<void> {
     return this.queue.pause();
   }

@@ -1,6 +1,7 @@
 import type { Move, Plan } from '../planner/index.js';
 import type { Topology } from '../cluster/index.js';
 import { masters } from '../cluster/index.js';
+import type { BigKey } from '../migrate/index.js';
 
 export const DEFAULT_QUEUE_NAME = 'slotshift';
 export const MOVE_SLOT_JOB = 'move-slot';
@@ -28,7 +29,8 @@ export interface SlotJobResult {
   readonly keys: number;
   readonly batches: number;
   readonly durationMs: number;
-  readonly bigKeys: readonly string[];
+  /** Keys over the big-key threshold, each moved in a MIGRATE of its own. */
+  readonly bigKeys: readonly BigKey[];
   readonly verified?: boolean;
   readonly mismatches?: readonly { key: string; problem: 'missing' | 'changed' }[];
 }
@@ -78,6 +80,8 @@ export const planKeys = (queueName: string, planId: string) => ({
   stats: `${queueName}:slotshift:plan:${planId}:stats`,
   cancel: `${queueName}:slotshift:plan:${planId}:cancel`,
   masters: `${queueName}:slotshift:plan:${planId}:masters`,
+  /** Hash: big key name → `{slot, bytes}` JSON, for the summary. */
+  bigKeys: `${queueName}:slotshift:plan:${planId}:bigkeys`,
 });
 export const nodeLimitKey = (queueName: string, nodeId: string, role: 'source' | 'target'): string =>
   `${queueName}:slotshift:node:${nodeId}:${role}`;

@@ -216,6 +216,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
           ? queueRedis.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove)
           : null,
         verified ? queueRedis.hincrby(keys.stats, 'verified', 1) : null,
+        ...result.bigKeys.map((b) =>
+          queueRedis.hset(keys.bigKeys, b.key, JSON.stringify({ slot: data.slot, bytes: b.bytes })),
+        ),
       ]);
       log.info(
         {
@@ -223,6 +226,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
           batches: result.batches,
           ms: Math.round(result.durationMs),
           outcome: result.outcome,
+          ...(result.bigKeys.length ? { bigKeys: result.bigKeys } : {}),
         },
         'slot moved',
       );

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { NodePool, readTopology, type Topology } from '../../cluster/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, type Plan } from '../../planner/index.js';
+import { DEFAULT_BIG_KEY_BYTES } from '../../migrate/index.js';
 import {
   PlanQueue,
   refuseQueueOnCluster,
@@ -183,6 +184,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
         plan.moves.map((m) => m.slot),
       )
     : [];
+  const bigKeys = await planQueue.bigKeys(plan.planId);
   await planQueue.close();
 
   const seconds = (Date.now() - started) / 1000;
@@ -199,6 +201,15 @@ async function runApply(flags: ApplyFlags): Promise<number> {
       (final.cancelled ? `, ${final.cancelled} cancelled` : '') +
       '\n',
   );
+  if (bigKeys.length) {
+    process.stdout.write(
+      `${bigKeys.length} big key${bigKeys.length === 1 ? '' : 's'} moved alone (MEMORY USAGE over ${formatBytes(DEFAULT_BIG_KEY_BYTES)}):\n`,
+    );
+    for (const b of bigKeys.slice(0, 20)) {
+      process.stdout.write(`  ${JSON.stringify(b.key)} in slot ${b.slot}: about ${formatBytes(b.bytes)}\n`);
+    }
+    if (bigKeys.length > 20) process.stdout.write(`  ... and ${bigKeys.length - 20} more (see the log)\n`);
+  }
   for (const f of failures.slice(0, 20)) process.stdout.write(`  slot ${f.slot}: ${f.reason}\n`);
   for (const m of mismatches.slice(0, 50)) {
     process.stdout.write(

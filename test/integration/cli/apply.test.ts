@@ -1,7 +1,12 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { masters, slotCount } from '../../../src/cluster/index.js';
+import { parsePlan } from '../../../src/planner/index.js';
 import {
   expectSettled,
+  keysInSlot,
   loadStrings,
   missingLoadedKeys,
   runCli,
@@ -72,6 +77,53 @@ describe('slotshift apply', () => {
           .map((m) => slotCount(m.slots))
           .sort(),
       ).toEqual([0, 8192, 8192]);
+    });
+  });
+
+  it('moves a big key alone and names it in the summary', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 2_000, prefix: 'load' });
+      // The plan first, then the big key in one of its slots: planned with the key, the cheapest
+      // block of slots would leave it where it is.
+      const dir = mkdtempSync(join(tmpdir(), 'slotshift-bigkey-'));
+      const planFile = join(dir, 'plan.yaml');
+      const planned = await runCli([
+        'plan',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '-o',
+        planFile,
+      ]);
+      expect(planned.code).toBe(0);
+      const move = parsePlan(readFileSync(planFile, 'utf8')).moves[0]!;
+      const key = keysInSlot(move.slot, 1, 'big')[0]!;
+      const owner = cluster.connect(cluster.nodes.find((n) => n.id === move.from)!);
+      await owner.set(key, 'v'.repeat(3_000_000));
+      owner.disconnect();
+
+      const r = await runCli([
+        'apply',
+        '-f',
+        planFile,
+        '--queue',
+        queue.url,
+        '--yes',
+        '--seed',
+        cluster.seeds[0]!,
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('1 big key moved alone (MEMORY USAGE over 976.6 KiB):');
+      expect(r.stdout).toMatch(
+        new RegExp(`"${key.replace(/[{}]/g, '\\$&')}" in slot ${move.slot}: about [\\d.]+ MiB`),
+      );
+      const slotLog = r.stderr.split('\n').find((l) => l.includes('"big key moves alone"'));
+      expect(slotLog).toContain(`"slot":${move.slot}`);
+      const target = cluster.connect(cluster.nodes.find((n) => n.id === move.to)!);
+      expect(await target.strlen(key)).toBe(3_000_000);
+      target.disconnect();
+      await expectSettled(cluster);
+      expect(await missingLoadedKeys(cluster, 'load', 2_000)).toEqual([]);
     });
   });
 

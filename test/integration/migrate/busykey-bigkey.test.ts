@@ -70,6 +70,34 @@ describe('BUSYKEY and big keys', () => {
     await (await migrator()).migrate({ slot, from: a, to: b });
   });
 
+  it('a slot of small keys and one big value: the big one moves alone and is reported, the rest in batches', async () => {
+    const slot = 43;
+    const tag = tagFor(slot);
+    const ra = cluster.connect(a);
+    const small = Array.from({ length: 50 }, (_, i) => `${tag}:small${i}`);
+    await ra.mset(...small.flatMap((k) => [k, `value of ${k}`]));
+    await ra.set(`${tag}:big`, 'x'.repeat(2_000_000));
+    // Under the threshold: a big-ish value that still goes with the others.
+    await ra.set(`${tag}:medium`, 'y'.repeat(500_000));
+    ra.disconnect();
+    const carried: string[][] = [];
+    const r = await (
+      await migrator()
+    ).migrate({ slot, from: a, to: b }, (_s, keys) => void carried.push([...keys]));
+    expect(r.keys).toBe(52);
+    expect(r.bigKeys.map((k) => k.key)).toEqual([`${tag}:big`]);
+    expect(r.bigKeys[0]!.bytes).toBeGreaterThanOrEqual(2_000_000);
+    // The big key travelled in a MIGRATE of its own.
+    expect(carried.filter((batch) => batch.includes(`${tag}:big`))).toEqual([[`${tag}:big`]]);
+    expect(carried.flat().sort()).toEqual([...small, `${tag}:big`, `${tag}:medium`].sort());
+    const rb = cluster.connect(b);
+    expect(await rb.strlen(`${tag}:big`)).toBe(2_000_000);
+    expect(await rb.strlen(`${tag}:medium`)).toBe(500_000);
+    expect(await rb.mget(...small)).toEqual(small.map((k) => `value of ${k}`));
+    rb.disconnect();
+    expect(openSlots(await topologyOf(cluster))).toEqual([]);
+  });
+
   it('a hash of 1M fields moves without loss', async () => {
     const slot = 42;
     const key = `${tagFor(slot)}:big`;
@@ -88,6 +116,8 @@ describe('BUSYKEY and big keys', () => {
       for (const [k, d] of digests ?? []) expected.set(k, d);
     });
     expect(r.keys).toBe(1);
+    expect(r.bigKeys).toEqual([{ key, bytes: expect.any(Number) as number }]);
+    expect(r.bigKeys[0]!.bytes).toBeGreaterThan(10_000_000);
     const rb = cluster.connect(b);
     expect(await rb.hlen(key)).toBe(1_000_000);
     expect(await rb.hget(key, 'f999999')).toBe('value-999999');
