@@ -126,7 +126,7 @@ export interface SlotshiftConfig {
   readonly workers: {
     /** Slot jobs one worker process runs at once. @defaultValue 96 */
     readonly concurrency: number;
-    /** Slot moves in flight per source or target node. @defaultValue 32 */
+    /** Slot moves in flight per source or target node. @defaultValue 64 */
     readonly perNodeLimit: number;
     /** CPU priority of the daemon, as nice(1): servers on the same host come first. @defaultValue 10 */
     readonly nice: number;

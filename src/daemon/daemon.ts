@@ -48,7 +48,7 @@ export interface DaemonOptions {
   readonly listen?: string;
   /** Bearer token of the POST endpoints; null disables them. @defaultValue null */
   readonly token?: string | null;
-  /** In-process workers. @defaultValue DEFAULT_WORKER_LIMITS (96 slots, 32 per node) */
+  /** In-process workers. @defaultValue DEFAULT_WORKER_LIMITS (96 slots, 64 per node) */
   readonly workers?: { readonly concurrency: number; readonly perNodeLimit: number };
   /** Planner lease time to live, renewed every third of it. @defaultValue 15000 */
   readonly leaseTtlMs?: number;

@@ -30,7 +30,7 @@ export interface SlotWorkerOptions {
   readonly cluster: ConnectionOptions;
   /** Slots this worker process moves at once. @defaultValue 96 (DEFAULT_WORKER_LIMITS) */
   readonly concurrency: number;
-  /** A node is source or target of at most this many slots at once, across all workers. @defaultValue 32 */
+  /** A node is source or target of at most this many slots at once, across all workers. @defaultValue 64 */
   readonly perNodeLimit: number;
   readonly migrator?: MigratorOptions;
   readonly compareKeys?: KeyComparer;

@@ -38,7 +38,7 @@ describe('shipped examples', () => {
         connectTimeoutMs: 5000,
       },
       queue: { url: { from: 'inline', value: 'redis://10.0.0.20:6379/0' } },
-      workers: { concurrency: 96, perNodeLimit: 32, nice: 10 },
+      workers: { concurrency: 96, perNodeLimit: 64, nice: 10 },
       http: { listen: '127.0.0.1:9187', token: { from: 'env', name: 'SLOTSHIFT_HTTP_TOKEN' } },
       log: { level: 'info' },
       plans: join(ROOT, 'config/plans'),
