@@ -5,3 +5,4 @@ export * from './connection.js';
 export * from './node-pool.js';
 export * from './read-topology.js';
 export * from './run-script.js';
+export * from './failover-watch.js';

@@ -87,6 +87,12 @@ describe('apply while a target master fails over', () => {
             ].join('\n'),
           )
           .join('\n');
+        if (promoted.role !== 'master') {
+          // Undone (the known failure below): apply must at least have told the operator.
+          expect(result.stdout, story).toContain(
+            `WARNING: replica ${replica.host}:${replica.port} (${replica.id.slice(0, 8)}) ran for master during the plan`,
+          );
+        }
         expect(promoted.role, story).toBe('master');
         const owned = (id: string): number => t.owners.filter((o) => o === id).length;
         expect(owned(target.id)).toBe(0);

@@ -1,6 +1,15 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { NodePool, readTopology, type Topology } from '../../cluster/index.js';
+import {
+  NodePool,
+  electionsRun,
+  failoversNotKept,
+  readTopology,
+  type ConnectionOptions,
+  type FailoverNotKept,
+  type NodeAddress,
+  type Topology,
+} from '../../cluster/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, type Plan } from '../../planner/index.js';
 import { DEFAULT_BIG_KEY_BYTES } from '../../migrate/index.js';
@@ -18,7 +27,7 @@ import {
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection-options.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, shortId } from '../format.js';
 import { parsePositiveInt } from '../parse-flags.js';
 import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } from '../plan-flags.js';
 import { renderPlan } from './plan.js';
@@ -91,8 +100,10 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;
+  let electionsBefore: Map<string, number>;
   try {
     topology = await readTopology(pool, seeds);
+    electionsBefore = await electionsRun(pool, topology.nodes);
     refuseQueueOnCluster(queueUrl, topology);
     const resumable = flags.file ? null : await unfinishedPlan(queueUrl, flags.queueName, topology);
     if (resumable) {
@@ -186,6 +197,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
     : [];
   const bigKeys = await planQueue.bigKeys(plan.planId);
   await planQueue.close();
+  const notKept = await failoversNotKeptSince(electionsBefore, connection, seeds);
 
   const seconds = (Date.now() - started) / 1000;
   const verification = flags.verify
@@ -211,6 +223,15 @@ async function runApply(flags: ApplyFlags): Promise<number> {
     if (bigKeys.length > 20) process.stdout.write(`  ... and ${bigKeys.length - 20} more (see the log)\n`);
   }
   for (const f of failures.slice(0, 20)) process.stdout.write(`  slot ${f.slot}: ${f.reason}\n`);
+  for (const { replica, master } of notKept) {
+    const masterName = master ? `${master.addr} (${shortId(master.id)})` : 'its master';
+    log.warn({ replica: replica.id, master: master?.id ?? null }, 'a failover during the plan did not stick');
+    process.stdout.write(
+      `WARNING: replica ${replica.addr} (${shortId(replica.id)}) ran for master during the plan but is a replica of ${masterName} again: ` +
+        'its failover lost the election or Redis undid it (a config-epoch collision with a master taking slots; see README). ' +
+        `If the failover was wanted, run CLUSTER FAILOVER on ${replica.addr} again.\n`,
+    );
+  }
   for (const m of mismatches.slice(0, 50)) {
     process.stdout.write(
       `  MISMATCH slot ${m.slot}: key ${JSON.stringify(m.key)} ${m.problem} on the target\n`,
@@ -223,6 +244,23 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   }
   if (mismatches.length) return EXIT_INCOMPLETE;
   return complete ? 0 : EXIT_INCOMPLETE;
+}
+
+/** Failovers that ran during the plan and did not stick (see failoversNotKept); none if unreadable. */
+async function failoversNotKeptSince(
+  before: Map<string, number>,
+  connection: ConnectionOptions,
+  seeds: readonly NodeAddress[],
+): Promise<FailoverNotKept[]> {
+  const pool = new NodePool(connection);
+  try {
+    const topology = await readTopology(pool, seeds);
+    return failoversNotKept(before, await electionsRun(pool, topology.nodes), topology);
+  } catch {
+    return [];
+  } finally {
+    await pool.close();
+  }
 }
 
 async function follow(
