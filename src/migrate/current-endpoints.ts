@@ -1,4 +1,5 @@
 import { parseClusterNodes, type NodePool } from '../cluster/index.js';
+import { SlotProtocolError } from './errors.js';
 import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 
 /**
@@ -29,4 +30,47 @@ export async function currentEndpoints(
     return { slot: move.slot, from: resolve(move.from), to: resolve(move.to) };
   }
   return move;
+}
+
+/** How long a job waits for a replaced master to say it is a replica: a manual failover pauses it up to 10 s. */
+const DEMOTION_WAIT_MS = 10_000;
+
+/**
+ * Waits until `was`, a master that a failover replaced by `now`, says itself that it is a replica
+ * (or cannot be reached). Until then the failover is not settled: other nodes may already list
+ * `now` as the master while `was`, paused, has not heard of it, and if `was` then wins a config-epoch
+ * collision with a master taking slots, Redis undoes the failover and `now` turns replica again,
+ * dropping every write it accepted as master. Keys moved to `now` in that window were lost (seen in
+ * the known-failing failover test), so nothing is moved to or from `now` before `was` agrees. A
+ * `was` still master after the wait throws a retryable error: the retry reads the endpoints again,
+ * which names `was` again if the failover was undone.
+ */
+export async function awaitDemotion(
+  pool: NodePool,
+  slot: number,
+  was: SlotEndpoint,
+  now: SlotEndpoint,
+  timeoutMs = DEMOTION_WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    let role: unknown[];
+    try {
+      role = (await (await pool.get(was)).call('ROLE')) as unknown[];
+    } catch {
+      // Down: it cannot claim its slots back before it hears of the new master.
+      return;
+    }
+    if (role[0] === 'slave') return;
+    if (Date.now() > deadline) {
+      throw new SlotProtocolError(
+        slot,
+        'failover check',
+        was.id,
+        `its replica ${now.host}:${now.port} is listed as the new master but it still says it is a master; nothing moves until the failover settles`,
+        true,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }

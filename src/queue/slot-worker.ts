@@ -8,6 +8,7 @@ import {
   Migrator,
   DEFAULT_MIGRATOR_OPTIONS,
   WriteWatcher,
+  awaitDemotion,
   currentEndpoints,
   verifyMovedKeys,
   type KeyComparer,
@@ -180,6 +181,12 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // and remember the new master for the other slots of this worker.
       const masters = await plannedMasters(data.planId);
       const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters) : planned;
+      for (const [was, now] of [
+        [planned.from, move.from],
+        [planned.to, move.to],
+      ] as const) {
+        if (was.id !== now.id) await awaitDemotion(pool, data.slot, was, now);
+      }
       for (const [was, now] of [
         [data.from, move.from],
         [data.to, move.to],
