@@ -40,10 +40,9 @@ const DEMOTION_WAIT_MS = 10_000;
  * (or cannot be reached). Until then the failover is not settled: other nodes may already list
  * `now` as the master while `was`, paused, has not heard of it, and if `was` then wins a config-epoch
  * collision with a master taking slots, Redis undoes the failover and `now` turns replica again,
- * dropping every write it accepted as master. Keys moved to `now` in that window were lost (seen in
- * the known-failing failover test), so nothing is moved to or from `now` before `was` agrees. A
- * `was` still master after the wait throws a retryable error: the retry reads the endpoints again,
- * which names `was` again if the failover was undone.
+ * dropping every write it accepted as master, keys moved to it included. So nothing is moved to or
+ * from `now` before `was` agrees. A `was` still master after the wait throws a retryable error: the
+ * retry reads the endpoints again, which names `was` again if the failover was undone.
  */
 export async function awaitDemotion(
   pool: NodePool,

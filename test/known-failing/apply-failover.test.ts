@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
 import {
   expectSettled,
@@ -10,13 +11,21 @@ import {
   topologyOf,
   waitForPlanProgress,
   withClusterAndQueue,
+  type LocalCluster,
 } from '../harness/index.js';
 
 /**
  * KNOWN FAILING, kept out of `npm test` (run it with `npm run test:known-failing`).
- * Every run completes the plan with nothing lost and no slot open. What still fails, in 2 of 10
- * runs on 2026-11-25 (about half before), is that Redis undoes the failover: the promoted replica
- * ends a replica of the old target again.
+ * Three ways it fails, in runs of 2026-11-25:
+ * - Keys lost: 8 keys of one slot in 1 of 10 runs of commit b56662f (and 4 keys in 1 of 6 runs of
+ *   an earlier one). In the run with logs, the slot had moved to the target and been closed on it
+ *   just before its replica took over; the new master then lost the slot (its log: cluster state
+ *   fail a second later), and the retried job took the slot again on the new master 8 s later,
+ *   without its keys. How the new master lost the slot and the keys is not known yet: the
+ *   assertion now prints apply's and the servers' lines about the lost keys' slots.
+ * - A slot left redirecting between two nodes (MOVED in a loop) in 1 of those 10 runs.
+ * - Redis undoes the failover (2 of 10 runs earlier in the day): the promoted replica ends a
+ *   replica of the old target again; apply then prints a warning naming it.
  * - Closed path: the old target took a slot during the manual failover's write pause (SETSLOT is not
  *   a write) and bumped its epoch. A target's SETSLOT NODE now sits in a MULTI with a keyless EVAL,
  *   which the pause holds (test/integration/migrate/failover-fence.test.ts).
@@ -28,6 +37,31 @@ import {
  *   epoch and turned replica again. The collision bump is Redis's own, not a command of ours.
  * On failure the assertion prints what the two nodes logged about epochs and the failover.
  */
+/**
+ * For a run that lost keys: apply's log lines and the servers' log lines about the lost keys' slots,
+ * plus every server's lines about epochs and failovers, in one message.
+ */
+function lossStory(missing: readonly string[], applyLog: string, cluster: LocalCluster): string {
+  if (missing.length === 0) return '';
+  const slots = [...new Set(missing.map((k) => calculateSlot(k)))];
+  const aboutSlots = new RegExp(`\\b(${slots.join('|')})\\b`);
+  const applyLines = applyLog
+    .split('\n')
+    .filter((l) => slots.some((s) => l.includes(`"slot":${s},`)) || /failed over|did not stick/.test(l));
+  const serverLines = cluster.nodes.map((n) =>
+    [
+      `--- ${n.kind} ${n.port} ${n.id.slice(0, 8)}${n.masterId ? ` of ${n.masterId.slice(0, 8)}` : ''}`,
+      ...readFileSync(join(cluster.dir, `redis-${n.port}.log`), 'utf8')
+        .split('\n')
+        .filter(
+          (l) => aboutSlots.test(l) || /failover|Configuration change|state changed|replica of/i.test(l),
+        )
+        .slice(-40),
+    ].join('\n'),
+  );
+  return [`lost keys in slots ${slots.join(', ')}`, ...applyLines, ...serverLines].join('\n');
+}
+
 describe('apply while a target master fails over', () => {
   it('moves the rest of its slots to the promoted replica; nothing lost, nothing left open', async () => {
     await withClusterAndQueue(
@@ -53,7 +87,8 @@ describe('apply while a target master fails over', () => {
             '--group-slots',
             '4',
           ],
-          { SLOTSHIFT_LOG_LEVEL: 'warn' },
+          // info: the per-slot lines are what explains a lost key.
+          { SLOTSHIFT_LOG_LEVEL: 'info' },
         );
         await waitForPlanProgress(queue.url, 300);
         const target = cluster.nodes.find((n) => n.kind === 'empty')!;
@@ -67,7 +102,8 @@ describe('apply while a target master fails over', () => {
         expect(result.stderr).not.toMatch(/"level":(50|60)/);
         expect(result.code, result.stdout + result.stderr.slice(-3000)).toBe(0);
         const t = await expectSettled(cluster);
-        expect(await missingLoadedKeys(cluster, 'fo', 40_000)).toEqual([]);
+        const missing = await missingLoadedKeys(cluster, 'fo', 40_000);
+        expect(missing, lossStory(missing, result.stderr, cluster)).toEqual([]);
         expect(report.lost).toEqual([]);
         expect(report.vanished).toEqual([]);
 
