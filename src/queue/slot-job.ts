@@ -80,6 +80,11 @@ export const planKeys = (queueName: string, planId: string) => ({
   stats: `${queueName}:slotshift:plan:${planId}:stats`,
   cancel: `${queueName}:slotshift:plan:${planId}:cancel`,
   masters: `${queueName}:slotshift:plan:${planId}:masters`,
+  /**
+   * Prefix of per-slot hashes (`<moved>:<slot>`, key → digest) of keys a failed attempt had already
+   * moved, so the attempt that finishes the slot verifies them too.
+   */
+  moved: `${queueName}:slotshift:plan:${planId}:moved`,
   /** Hash: big key name → `{slot, bytes}` JSON, for the summary. */
   bigKeys: `${queueName}:slotshift:plan:${planId}:bigkeys`,
 });

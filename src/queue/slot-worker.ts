@@ -168,9 +168,16 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       await job.moveToDelayed(Date.now() + RETRY_WHEN_BUSY_MS, token);
       throw new DelayedError();
     }
+    /** Digests of the keys this slot's moves carried, earlier failed attempts included. */
+    const expected = new Map<string, Digest>();
+    const movedKey = `${keys.moved}:${data.slot}`;
     try {
-      const expected = new Map<string, Digest>();
       let undigested = 0;
+      // A failed attempt may have moved keys before it failed (a failover of the target, a timeout
+      // after SETSLOT NODE): the attempt that finishes the slot verifies them too, or a key lost in
+      // between would go unreported (the retry finds the slot already moved and carries nothing).
+      const carried = verify && job.attemptsMade > 0 ? await queueRedis.hgetall(movedKey) : {};
+      for (const [k, d] of Object.entries(carried)) expected.set(k, d);
 
       const planned = {
         slot: data.slot,
@@ -209,7 +216,10 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       const check = verify
         ? await verifyMovedKeys(await pool.get(move.to), expected, () => watcher.release(move.to, data.slot))
         : null;
-      const mismatches = check?.mismatches;
+      // Client writes to carried keys between attempts were not watched: only their absence counts.
+      const mismatches = check?.mismatches.filter(
+        (m) => m.problem === 'missing' || carried[m.key] !== expected.get(m.key),
+      );
       const verified = verify && undigested === 0;
       const out: SlotJobResult = { ...result, verified, mismatches };
       // Plain commands rather than a pipeline, so auto-pipelining puts the bookkeeping of every slot
@@ -223,6 +233,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
           ? queueRedis.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove)
           : null,
         verified ? queueRedis.hincrby(keys.stats, 'verified', 1) : null,
+        Object.keys(carried).length ? queueRedis.del(movedKey) : null,
         ...result.bigKeys.map((b) =>
           queueRedis.hset(keys.bigKeys, b.key, JSON.stringify({ slot: data.slot, bytes: b.bytes })),
         ),
@@ -241,6 +252,16 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       return out;
     } catch (e) {
       log.warn({ err: e }, 'slot move failed');
+      if (expected.size > 0) {
+        await queueRedis
+          .multi()
+          .hset(movedKey, Object.fromEntries(expected))
+          .expire(movedKey, 7 * 24 * 3600)
+          .exec()
+          .catch((err: unknown) =>
+            log.warn({ err }, 'could not keep the moved keys for the retry to verify'),
+          );
+      }
       if (isSlotshiftError(e) && !e.retryable) {
         // No retry can help (stale plan, conflicting key): fail now, keep the reason for the summary.
         throw new UnrecoverableError(`${e.name}: ${e.message}`);

@@ -1,0 +1,62 @@
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import type { SlotJobData } from '../../../src/queue/index.js';
+import { loadStrings, runCli, withClusterAndQueue } from '../../harness/index.js';
+
+describe('a slot retried after its keys moved', () => {
+  it('verifies the keys the failed attempt moved: one deleted in between is reported missing', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      // About 6 keys per slot, so the slot that fails holds keys.
+      await loadStrings(cluster, { keys: 100_000, prefix: 'rv' });
+      const apply = runCli(
+        [
+          'apply',
+          '--seed',
+          cluster.seeds[0]!,
+          '--use-empty-masters',
+          '--max-moves',
+          '20',
+          '--queue',
+          queue.url,
+          '--yes',
+          '--concurrency',
+          '1',
+          '--group-slots',
+          '1',
+        ],
+        // The first slot fails once right after SETSLOT NODE on the target: its keys have moved.
+        { SLOTSHIFT_FAULT: 'after-node-target:1:throw' },
+      );
+      // While the failed job waits for its retry (500 ms), a key it moved disappears from the target.
+      const q = new Queue<SlotJobData>('slotshift', { connection: { url: queue.url } });
+      let lost: { slot: number; key: string } | null = null;
+      try {
+        for (let i = 0; i < 1500 && !lost; i++) {
+          const [failed] = (await q.getJobs(['delayed', 'wait'])).filter((j) => j.attemptsMade > 0);
+          if (failed) {
+            const target = cluster.connect(cluster.nodes.find((n) => n.id === failed.data.to.id)!);
+            const [key] = (await target.call(
+              'CLUSTER',
+              'GETKEYSINSLOT',
+              String(failed.data.slot),
+              '1',
+            )) as string[];
+            expect(key, `slot ${failed.data.slot} has no key on its target`).toBeDefined();
+            await target.del(key!);
+            target.disconnect();
+            lost = { slot: failed.data.slot, key: key! };
+          } else await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        await q.close();
+      }
+      expect(lost, 'no slot failed: the fault did not fire').not.toBeNull();
+      const r = await apply;
+      expect(r.stderr).toContain('injected fault at after-node-target');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(
+        `MISMATCH slot ${lost!.slot}: key ${JSON.stringify(lost!.key)} missing on the target`,
+      );
+    });
+  }, 120_000);
+});
