@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { luaScript } from '../cluster/index.js';
+import { loadScriptOnce, luaScript } from '../cluster/index.js';
 import { DIGEST_BATCH_SCRIPT, type Digest } from '../checksum/index.js';
 import { execTransaction } from './redis-reply-error.js';
 
@@ -31,17 +31,9 @@ export function digestsOf(keys: readonly string[], reply: unknown): Map<string, 
   return out;
 }
 
-const loaded = new WeakSet<Redis>();
-
-/**
- * Loads the digest script on a source before its first batch, so EVALSHA inside MULTI finds it.
- * Once per connection: the script is kilobytes, and sending it per slot was the largest CPU cost
- * of a verified move (measured with --cpu-prof). A server restart drops the connection too.
- */
-export async function loadDigestScript(source: Redis): Promise<void> {
-  if (loaded.has(source)) return;
-  await source.call('SCRIPT', 'LOAD', DIGEST_BATCH.source);
-  loaded.add(source);
+/** Loads the digest script on a source before its first batch, so EVALSHA inside MULTI finds it. */
+export function loadDigestScript(source: Redis): Promise<void> {
+  return loadScriptOnce(source, DIGEST_BATCH);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { luaScript, runScript } from '../cluster/index.js';
+import { loadScriptOnce, luaScript, runScript } from '../cluster/index.js';
 
 /** A key over the big-key threshold: moved in a MIGRATE of its own and reported. */
 export interface BigKey {
@@ -68,11 +68,7 @@ export async function keysToMove(
   return parseKeysToMove(await runScript(source, KEYS_TO_MOVE, [], [slot, count, bigKeyBytes]));
 }
 
-const loaded = new WeakSet<Redis>();
-
-/** Loads the script once per connection, so EVALSHA in a pipeline finds it. */
-export async function loadKeysToMoveScript(source: Redis): Promise<void> {
-  if (loaded.has(source)) return;
-  await source.call('SCRIPT', 'LOAD', KEYS_TO_MOVE.source);
-  loaded.add(source);
+/** Loads the script on a source, so its EVALSHA in a pipeline finds it. */
+export function loadKeysToMoveScript(source: Redis): Promise<void> {
+  return loadScriptOnce(source, KEYS_TO_MOVE);
 }

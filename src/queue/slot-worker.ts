@@ -188,19 +188,14 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // and remember the new master for the other slots of this worker.
       const masters = await plannedMasters(data.planId);
       const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters) : planned;
-      for (const [was, now] of [
-        [planned.from, move.from],
-        [planned.to, move.to],
+      for (const [inPlan, assumed, now] of [
+        [data.from, planned.from, move.from],
+        [data.to, planned.to, move.to],
       ] as const) {
-        if (was.id !== now.id) await awaitDemotion(pool, data.slot, was, now);
-      }
-      for (const [was, now] of [
-        [data.from, move.from],
-        [data.to, move.to],
-      ] as const) {
-        if (was.id !== now.id && !failedOver.has(was.id)) {
-          failedOver.set(was.id, now);
-          log.warn({ was: was.id, now: now.id }, 'a node failed over; moving slots with its new master');
+        if (assumed.id !== now.id) await awaitDemotion(pool, data.slot, assumed, now);
+        if (inPlan.id !== now.id && !failedOver.has(inPlan.id)) {
+          failedOver.set(inPlan.id, now);
+          log.warn({ was: inPlan.id, now: now.id }, 'a node failed over; moving slots with its new master');
         }
       }
       if (verify) await watcher.watch(move.to, data.slot);

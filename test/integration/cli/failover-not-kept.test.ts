@@ -23,6 +23,29 @@ const isMaster = (role: unknown[]): boolean => role[0] === 'master';
 /** A replica with its link up: a manual failover needs it to catch up with its master. */
 const isSyncedReplica = (role: unknown[]): boolean => role[0] === 'slave' && role[3] === 'connected';
 
+const electionsOf = async (node: Redis): Promise<number> =>
+  Number(/auth-req_sent:(\d+)/.exec(String(await node.call('CLUSTER', 'INFO')))?.[1] ?? 0);
+
+/**
+ * Asks `replica` for a manual failover until it has run an election, and returns whether it won.
+ * Under the plan's load the election is sometimes lost (a full suite run saw the replica never
+ * promoted within 15 s); a lost election leaves a replica that ran for master, which is what apply
+ * reports all the same.
+ */
+async function runsAnElection(replica: Redis): Promise<boolean> {
+  const before = await electionsOf(replica);
+  for (let request = 0; request < 3; request++) {
+    await replica.call('CLUSTER', 'FAILOVER');
+    // A manual failover gives up after 5 s; by 10 s its outcome is final.
+    for (let i = 0; i < 200; i++) {
+      if (isMaster((await replica.call('ROLE')) as unknown[])) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if ((await electionsOf(replica)) > before) return false;
+  }
+  throw new Error('the replica never ran an election after 3 manual failover requests');
+}
+
 describe('apply and a failover that does not stick', () => {
   it('warns, naming the replica, when a replica ran for master during the plan and is a replica again', async () => {
     await withClusterAndQueue(
@@ -53,19 +76,19 @@ describe('apply and a failover that does not stick', () => {
           { SLOTSHIFT_LOG_LEVEL: 'warn' },
         );
         await waitForPlanProgress(queue.url, 20);
-        // The replica wins an election, then the old master takes its slots back: from outside, the
-        // same as Redis undoing a failover.
+        // The replica runs for master; if it wins, the old master takes its slots back: from outside,
+        // the same as Redis undoing a failover.
         const r = cluster.connect(replica);
         const m = cluster.connect(bystander);
         try {
           await waitForRole(r, isSyncedReplica, 'the replica syncing');
-          await r.call('CLUSTER', 'FAILOVER');
-          await waitForRole(r, isMaster, 'the failover');
-          await waitForRole(m, isSyncedReplica, 'the old master syncing as a replica');
-          // TAKEOVER: no election. A plain manual failover back timed out here while the plan ran
-          // (it works on an idle cluster once the new master lists the old one as its replica).
-          await m.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
-          await waitForRole(m, isMaster, 'the failback');
+          if (await runsAnElection(r)) {
+            await waitForRole(m, isSyncedReplica, 'the old master syncing as a replica');
+            // TAKEOVER: no election. A plain manual failover back timed out here while the plan ran
+            // (it works on an idle cluster once the new master lists the old one as its replica).
+            await m.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
+            await waitForRole(m, isMaster, 'the failback');
+          }
         } finally {
           r.disconnect();
           m.disconnect();
