@@ -59,4 +59,53 @@ describe('a slot retried after its keys moved', () => {
       );
     });
   }, 120_000);
+
+  it('verifies the keys moved before a kill -9: one deleted before the re-run is reported missing', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 100_000, prefix: 'rk' });
+      const args = [
+        'apply',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '--max-moves',
+        '20',
+        '--queue',
+        queue.url,
+        '--yes',
+        '--concurrency',
+        '1',
+        '--group-slots',
+        '1',
+      ];
+      // The process dies right after the first slot's SETSLOT NODE on the target: its keys have moved
+      // and no catch block ran.
+      const killed = await runCli(args, {
+        SLOTSHIFT_FAULT: 'after-node-target:1',
+        SLOTSHIFT_LOG_LEVEL: 'warn',
+      });
+      expect(killed.code).not.toBe(0);
+      const q = new Queue<SlotJobData>('slotshift', { connection: { url: queue.url } });
+      let lost: { slot: number; key: string };
+      try {
+        const [interrupted] = await q.getJobs(['active']);
+        expect(interrupted, 'no slot was in flight when the process died').toBeDefined();
+        const { slot, to } = interrupted!.data;
+        const target = cluster.connect(cluster.nodes.find((n) => n.id === to.id)!);
+        const [key] = (await target.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '1')) as string[];
+        expect(key, `slot ${slot} has no key on its target`).toBeDefined();
+        await target.del(key!);
+        target.disconnect();
+        lost = { slot, key: key! };
+      } finally {
+        await q.close();
+      }
+      const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+      expect(resumed.stdout).toContain('resuming unfinished plan');
+      expect(resumed.code).toBe(1);
+      expect(resumed.stdout).toContain(
+        `MISMATCH slot ${lost.slot}: key ${JSON.stringify(lost.key)} missing on the target`,
+      );
+    });
+  }, 120_000);
 });
