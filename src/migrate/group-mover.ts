@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { digestBatchCommand, digestsOf, loadDigestScript } from './digest-and-migrate.js';
-import { execFencedAgainstFailover } from './failover-guard.js';
 import { keysToMoveCommand, loadKeysToMoveScript, parseKeysToMove } from './keys-to-move.js';
 import { reached } from './fault-injection.js';
 import {
@@ -8,6 +7,7 @@ import {
   migrateArgs,
   migrateSlot,
   migrateTimeoutFor,
+  sendClose,
   type MigrateSlotContext,
   type SlotMoveResult,
   type SlotMoveSpec,
@@ -217,7 +217,9 @@ export class GroupMover {
       return;
     }
     const setNode = (e: Entry): string[][] => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]];
-    live = await this.step(live, target, setNode, { send: execFencedAgainstFailover });
+    live = await this.step(live, target, setNode, {
+      send: (node, commands) => sendClose(this.ctx, node, commands),
+    });
     reached('after-node-target', live.length);
     // A source demoted by a failover answers "only with masters": its new master learns the owner
     // from the target's higher epoch, as in migrateSlot.

@@ -4,6 +4,7 @@ import type { NodeAddress, NodePool } from '../cluster/index.js';
 import calculateSlot from 'cluster-key-slot';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
+import type { CloseTurns } from './close-turns.js';
 import { execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
 import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
@@ -14,6 +15,7 @@ import {
   errorMessage,
   isRetryableAfterRereading,
   isTransient,
+  type Reply,
 } from './redis-reply-error.js';
 
 export interface SlotEndpoint extends NodeAddress {
@@ -73,6 +75,8 @@ export interface MigrateSlotContext {
   readonly digests?: boolean;
   /** Checked before SETSLOT NODE on the target: refuses a target whose replica was just promoted. */
   readonly failoverGuard?: FailoverGuard;
+  /** Closes on targets take turns, so that no two targets bump to the same config epoch. */
+  readonly closeTurns?: CloseTurns;
   readonly log?: Logger;
 }
 
@@ -351,7 +355,7 @@ async function finalize(
     awaitTargetEpoch(source, target, move),
     ctx.failoverGuard?.assertTargetIsMaster(target, move),
   ]);
-  await setNodeOnTarget(target, slot, to.id);
+  await setNodeOnTarget(ctx, target, slot, to.id);
   reached('after-node-target');
   for (let attempt = 0; ; attempt++) {
     try {
@@ -380,13 +384,28 @@ async function finalize(
   void ctx.announce(slot, to.id, [to.id, from.id]);
 }
 
+/**
+ * SETSLOT NODE commands for `target`, fenced against a manual failover of it
+ * (execFencedAgainstFailover), in the target's turn when the context has CloseTurns.
+ */
+export function sendClose(
+  ctx: Pick<MigrateSlotContext, 'closeTurns'>,
+  target: Redis,
+  commands: string[][],
+): Promise<Reply[]> {
+  return ctx.closeTurns ? ctx.closeTurns.send(target, commands) : execFencedAgainstFailover(target, commands);
+}
+
 /** SETSLOT NODE on the target itself, fenced against a manual failover of it (execFencedAgainstFailover). */
-async function setNodeOnTarget(target: Redis, slot: number, targetId: string): Promise<void> {
+async function setNodeOnTarget(
+  ctx: MigrateSlotContext,
+  target: Redis,
+  slot: number,
+  targetId: string,
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const [reply] = await execFencedAgainstFailover(target, [
-        ['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId],
-      ]);
+      const [reply] = await sendClose(ctx, target, [['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId]]);
       if (reply?.[0]) throw reply[0];
       return;
     } catch (e) {

@@ -10,6 +10,7 @@ import {
 } from './migrate-slot.js';
 import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
+import { CloseTurns } from './close-turns.js';
 import { GroupMover } from './group-mover.js';
 import { DEFAULT_BIG_KEY_BYTES } from './keys-to-move.js';
 import { FailoverGuard } from './failover-guard.js';
@@ -45,6 +46,7 @@ export class Migrator {
   private readonly announcer: OwnerAnnouncer;
   private readonly groups: GroupMover | null;
   private readonly failoverGuard: FailoverGuard;
+  private readonly closeTurns = new CloseTurns();
 
   constructor(
     private readonly pool: NodePool,
@@ -81,6 +83,7 @@ export class Migrator {
       migrateTimeoutMs: this.options.migrateTimeoutMs,
       bigKeyBytes: this.options.bigKeyBytes ?? DEFAULT_BIG_KEY_BYTES,
       failoverGuard: this.failoverGuard,
+      closeTurns: this.closeTurns,
       log: this.log,
     };
   }
