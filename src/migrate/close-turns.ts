@@ -104,7 +104,8 @@ function clusterInfo(target: Redis): Promise<unknown> {
 }
 
 function infoNumber(info: unknown, field: string): number | null {
-  if (info === null || info === undefined) return null;
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(String(info));
+  const text = typeof info === 'string' ? info : Buffer.isBuffer(info) ? info.toString() : null;
+  if (text === null) return null;
+  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : null;
 }
