@@ -28,7 +28,9 @@ interface WaitingClose {
  * queue up for one target keeps the turns from slowing a drain (one source, five targets): each turn
  * costs a bump and the fsync of nodes.conf that comes with it.
  *
- * Serialises closes of this process only; workers in other processes take their own turns.
+ * Serialises closes of this process only; workers in other processes take their own turns. While a
+ * manual failover pauses a target, its close is held by the fence and the other targets' closes
+ * wait behind it (for as long as the failover takes, seconds at most).
  */
 export class CloseTurns {
   private tail: Promise<unknown> = Promise.resolve();

@@ -15,8 +15,8 @@ const REPLICAS_TTL_MS = 5_000;
  * the pause ends on a demoted node, SETSLOT answers "only with masters" and takes nothing, and the
  * retry goes to the new master. The replicas' ROLE check (FailoverGuard) cannot close that window:
  * the promotion can land between the check and the SETSLOT. What this cannot stop is Redis's own
- * epoch bump when the paused target's epoch collides with another target's (see the known-failing
- * failover test).
+ * epoch bump when the paused target's epoch collides with another target's: CloseTurns keeps
+ * targets from colliding in the first place.
  */
 export async function execFencedAgainstFailover(
   target: Redis,

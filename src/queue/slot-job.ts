@@ -81,10 +81,12 @@ export const planKeys = (queueName: string, planId: string) => ({
   cancel: `${queueName}:slotshift:plan:${planId}:cancel`,
   masters: `${queueName}:slotshift:plan:${planId}:masters`,
   /**
-   * Prefix of per-slot hashes (`<moved>:<slot>`, key → digest) of keys a failed attempt had already
-   * moved, so the attempt that finishes the slot verifies them too.
+   * Prefix of per-slot lists (`<moved>:<slot>`, one JSON array of [key, digest] pairs per batch) of
+   * the keys the slot's attempts have moved, so the attempt that finishes the slot after a failed
+   * or killed one verifies them too. (`moved-batches`, not `moved`: earlier builds kept a hash per
+   * slot under `moved`, which a list command would meet as WRONGTYPE on a resumed plan.)
    */
-  moved: `${queueName}:slotshift:plan:${planId}:moved`,
+  moved: `${queueName}:slotshift:plan:${planId}:moved-batches`,
   /** Hash: big key name → `{slot, bytes}` JSON, for the summary. */
   bigKeys: `${queueName}:slotshift:plan:${planId}:bigkeys`,
 });
