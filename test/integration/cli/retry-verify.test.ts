@@ -3,27 +3,21 @@ import { describe, expect, it } from 'vitest';
 import type { SlotJobData } from '../../../src/queue/index.js';
 import { loadStrings, runCli, withClusterAndQueue } from '../../harness/index.js';
 
+/** `apply` of 20 moves, one slot at a time and each alone, so the first slot is the one a fault hits. */
+function oneSlotAtATime(seed: string, queueUrl: string): string[] {
+  return [
+    ...['apply', '--seed', seed, '--use-empty-masters', '--max-moves', '20', '--queue', queueUrl, '--yes'],
+    ...['--concurrency', '1', '--group-slots', '1'],
+  ];
+}
+
 describe('a slot retried after its keys moved', () => {
   it('verifies the keys the failed attempt moved: one deleted in between is reported missing', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       // About 6 keys per slot, so the slot that fails holds keys.
       await loadStrings(cluster, { keys: 100_000, prefix: 'rv' });
       const apply = runCli(
-        [
-          'apply',
-          '--seed',
-          cluster.seeds[0]!,
-          '--use-empty-masters',
-          '--max-moves',
-          '20',
-          '--queue',
-          queue.url,
-          '--yes',
-          '--concurrency',
-          '1',
-          '--group-slots',
-          '1',
-        ],
+        oneSlotAtATime(cluster.seeds[0]!, queue.url),
         // The first slot fails once right after SETSLOT NODE on the target: its keys have moved.
         { SLOTSHIFT_FAULT: 'after-node-target:1:throw' },
       );
@@ -63,21 +57,7 @@ describe('a slot retried after its keys moved', () => {
   it('verifies the keys moved before a kill -9: one deleted before the re-run is reported missing', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       await loadStrings(cluster, { keys: 100_000, prefix: 'rk' });
-      const args = [
-        'apply',
-        '--seed',
-        cluster.seeds[0]!,
-        '--use-empty-masters',
-        '--max-moves',
-        '20',
-        '--queue',
-        queue.url,
-        '--yes',
-        '--concurrency',
-        '1',
-        '--group-slots',
-        '1',
-      ];
+      const args = oneSlotAtATime(cluster.seeds[0]!, queue.url);
       // The process dies right after the first slot's SETSLOT NODE on the target: its keys have moved
       // and no catch block ran.
       const killed = await runCli(args, {
