@@ -26,6 +26,10 @@ import {
  * - A slot left redirecting between two nodes (MOVED in a loop) in 1 of those 10 runs.
  * - Redis undoes the failover (2 of 10 runs earlier in the day): the promoted replica ends a
  *   replica of the old target again; apply then prints a warning naming it.
+ * Since targets close slots in turns (CloseTurns, no config-epoch collisions left), 25 runs on
+ * 2026-11-25: 24 passed, no keys lost, no failover undone; one ended with the cluster down
+ * (CLUSTERDOWN from the checks after apply, cause not read: the error now carries each node's view).
+ * The likely cause of the losses is the collision race of valkey-io/valkey#974 (see README).
  * - Closed path: the old target took a slot during the manual failover's write pause (SETSLOT is not
  *   a write) and bumped its epoch. A target's SETSLOT NODE now sits in a MULTI with a keyless EVAL,
  *   which the pause holds (test/integration/migrate/failover-fence.test.ts).
@@ -62,6 +66,26 @@ function lossStory(missing: readonly string[], applyLog: string, cluster: LocalC
     ].join('\n'),
   );
   return [`lost keys in slots ${slots.join(', ')}`, ...applyLines, ...serverLines].join('\n');
+}
+
+/** Each node's own line of CLUSTER NODES (role, epoch, slots) and its cluster state. */
+async function clusterPicture(cluster: LocalCluster): Promise<string> {
+  const lines = await Promise.all(
+    cluster.nodes.map(async (n) => {
+      const r = cluster.connect(n);
+      try {
+        const nodes = String(await r.call('CLUSTER', 'NODES'));
+        const state = /cluster_state:(\w+)/.exec(String(await r.call('CLUSTER', 'INFO')))?.[1];
+        const mine = nodes.split('\n').find((l) => l.includes('myself')) ?? '?';
+        return `${n.kind} ${n.port} state=${state}: ${mine.slice(0, 300)}`;
+      } catch (e) {
+        return `${n.kind} ${n.port}: ${e instanceof Error ? e.message : String(e)}`;
+      } finally {
+        r.disconnect();
+      }
+    }),
+  );
+  return ['--- cluster as each node sees it', ...lines].join('\n');
 }
 
 describe('apply while a target master fails over', () => {
@@ -107,47 +131,62 @@ describe('apply while a target master fails over', () => {
         r.disconnect();
 
         const result = await apply;
-        const report = await traffic.stop();
-        // Read before the assertions on apply: a loss makes apply report mismatches and exit 1, and
-        // the story of the loss is what such a run is for.
-        const lostEarly = await missingLoadedKeys(cluster, 'fo', 40_000).catch(() => []);
-        const loss = lossStory(lostEarly, result.stderr, cluster);
-        expect(result.stderr, loss).not.toMatch(/"level":(50|60)/);
-        expect(result.code, result.stdout + result.stderr.slice(-3000) + loss).toBe(0);
-        const t = await expectSettled(cluster);
-        const missing = await missingLoadedKeys(cluster, 'fo', 40_000);
-        expect(missing, lossStory(missing, result.stderr, cluster)).toEqual([]);
-        expect(report.lost).toEqual([]);
-        expect(report.vanished).toEqual([]);
+        try {
+          const report = await traffic.stop();
+          // Read before the assertions on apply: a loss makes apply report mismatches and exit 1, and
+          // the story of the loss is what such a run is for.
+          const lostEarly = await missingLoadedKeys(cluster, 'fo', 40_000).catch(() => []);
+          const loss = lossStory(lostEarly, result.stderr, cluster);
+          expect(result.stderr, loss).not.toMatch(/"level":(50|60)/);
+          expect(result.code, result.stdout + result.stderr.slice(-3000) + loss).toBe(0);
+          const t = await expectSettled(cluster);
+          const missing = await missingLoadedKeys(cluster, 'fo', 40_000);
+          expect(missing, lossStory(missing, result.stderr, cluster)).toEqual([]);
+          expect(report.lost).toEqual([]);
+          expect(report.vanished).toEqual([]);
 
-        // The promoted replica owns what the old target had taken plus the rest of its share; the
-        // old target owns nothing (Redis makes it a replica of the new master, or leaves it an empty
-        // master when it lost its slots before hearing of the failover).
-        const promoted = t.nodes.find((n) => n.id === replica.id)!;
-        // On failure, what the two nodes logged about epochs and the failover says which path undid it.
-        const story = [target, replica]
-          .map((n) =>
+          // The promoted replica owns what the old target had taken plus the rest of its share; the
+          // old target owns nothing (Redis makes it a replica of the new master, or leaves it an empty
+          // master when it lost its slots before hearing of the failover).
+          const promoted = t.nodes.find((n) => n.id === replica.id)!;
+          // On failure, what the two nodes logged about epochs and the failover says which path undid it.
+          const story = [target, replica]
+            .map((n) =>
+              [
+                `--- ${n.kind} ${n.port} ${n.id.slice(0, 8)}`,
+                ...readFileSync(join(cluster.dir, `redis-${n.port}.log`), 'utf8')
+                  .split('\n')
+                  .filter((l) => /epoch|failover|configuration change|master|paus/i.test(l))
+                  .slice(-30),
+              ].join('\n'),
+            )
+            .join('\n');
+          if (promoted.role !== 'master') {
+            // Undone (the known failure below): apply must at least have told the operator.
+            expect(result.stdout, story).toContain(
+              `WARNING: replica ${replica.host}:${replica.port} (${replica.id.slice(0, 8)}) ran for master during the plan`,
+            );
+          }
+          expect(promoted.role, story).toBe('master');
+          const owned = (id: string): number => t.owners.filter((o) => o === id).length;
+          expect(owned(target.id)).toBe(0);
+          expect(owned(replica.id)).toBeGreaterThan(2600);
+          const after = await topologyOf(cluster);
+          expect(after.owners).toEqual(t.owners);
+        } catch (e) {
+          // A cluster left down (CLUSTERDOWN from the checks, 1 of 25 runs on 2026-11-25) says
+          // nothing by itself: add how each node sees the cluster and what apply printed.
+          throw new Error(
             [
-              `--- ${n.kind} ${n.port} ${n.id.slice(0, 8)}`,
-              ...readFileSync(join(cluster.dir, `redis-${n.port}.log`), 'utf8')
-                .split('\n')
-                .filter((l) => /epoch|failover|configuration change|master|paus/i.test(l))
-                .slice(-30),
+              e instanceof Error ? e.message : String(e),
+              await clusterPicture(cluster),
+              '--- apply',
+              result.stdout.slice(-1500),
+              result.stderr.slice(-3000),
             ].join('\n'),
-          )
-          .join('\n');
-        if (promoted.role !== 'master') {
-          // Undone (the known failure below): apply must at least have told the operator.
-          expect(result.stdout, story).toContain(
-            `WARNING: replica ${replica.host}:${replica.port} (${replica.id.slice(0, 8)}) ran for master during the plan`,
+            { cause: e },
           );
         }
-        expect(promoted.role, story).toBe('master');
-        const owned = (id: string): number => t.owners.filter((o) => o === id).length;
-        expect(owned(target.id)).toBe(0);
-        expect(owned(replica.id)).toBeGreaterThan(2600);
-        const after = await topologyOf(cluster);
-        expect(after.owners).toEqual(t.owners);
       },
     );
   }, 180_000);
