@@ -1,4 +1,5 @@
 import type { ClusterNode, Topology } from './model.js';
+import { infoNumber } from './parse-replies.js';
 import type { NodePool } from './node-pool.js';
 
 /**
@@ -14,9 +15,8 @@ export async function electionsRun(
   await Promise.all(
     nodes.map(async (n) => {
       try {
-        const info = String(await (await pool.get(n)).call('CLUSTER', 'INFO'));
-        const m = /^cluster_stats_messages_auth-req_sent:(\d+)/m.exec(info);
-        counts.set(n.id, m ? Number(m[1]) : 0);
+        const info = await (await pool.get(n)).call('CLUSTER', 'INFO');
+        counts.set(n.id, infoNumber(info, 'cluster_stats_messages_auth-req_sent') ?? 0);
       } catch {
         // Unreachable now: nothing can be said about its elections, and the caller skips it.
       }

@@ -197,3 +197,13 @@ export function parseInfo(reply: unknown): Map<string, string> {
   }
   return m;
 }
+
+/**
+ * One numeric field of an INFO or CLUSTER INFO reply (e.g. `cluster_my_epoch`); null when the reply
+ * is not text (a failed read) or lacks the field (Redis leaves zero counters out).
+ */
+export function infoNumber(reply: unknown, field: string): number | null {
+  if (typeof reply !== 'string' && !Buffer.isBuffer(reply)) return null;
+  const value = parseInfo(reply).get(field);
+  return value === undefined || !/^\d+$/.test(value) ? null : Number(value);
+}

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { infoNumber } from '../cluster/index.js';
 import { execFencedAgainstFailover } from './failover-guard.js';
 import type { Reply } from './redis-reply-error.js';
 
@@ -103,11 +104,4 @@ export class CloseTurns {
 /** The node's CLUSTER INFO, or null when it cannot be read. */
 function clusterInfo(target: Redis): Promise<unknown> {
   return target.call('CLUSTER', 'INFO').catch(() => null);
-}
-
-function infoNumber(info: unknown, field: string): number | null {
-  const text = typeof info === 'string' ? info : Buffer.isBuffer(info) ? info.toString() : null;
-  if (text === null) return null;
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : null;
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { NodeAddress, NodePool } from '../cluster/index.js';
+import { infoNumber, type NodeAddress, type NodePool } from '../cluster/index.js';
 import calculateSlot from 'cluster-key-slot';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
@@ -456,8 +456,8 @@ export async function awaitTargetEpoch(source: Redis, target: Redis, move: SlotM
       source.call('CLUSTER', 'INFO'),
       target.call('CLUSTER', 'INFO'),
     ]);
-    const sourceEpoch = infoNumber(sourceInfo, 'cluster_my_epoch');
-    const targetKnows = infoNumber(targetInfo, 'cluster_current_epoch');
+    const sourceEpoch = infoNumber(sourceInfo, 'cluster_my_epoch') ?? 0;
+    const targetKnows = infoNumber(targetInfo, 'cluster_current_epoch') ?? 0;
     if (targetKnows >= sourceEpoch) return;
     if (Date.now() > deadline) {
       throw new SlotProtocolError(
@@ -470,11 +470,6 @@ export async function awaitTargetEpoch(source: Redis, target: Redis, move: SlotM
     }
     await new Promise((r) => setTimeout(r, delay));
   }
-}
-
-function infoNumber(info: unknown, field: string): number {
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(String(info));
-  return m ? Number(m[1]) : 0;
 }
 
 function alreadyMoved(slot: number, started: number): SlotMoveResult {

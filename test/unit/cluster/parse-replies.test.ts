@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   buildTopology,
+  infoNumber,
   openSlots,
   parseAddress,
   parseClusterNodes,
@@ -142,4 +143,17 @@ describe('parseAddress', () => {
       expect(() => parseAddress(bad)).toThrow(InvalidAddressError);
     },
   );
+});
+
+describe('infoNumber', () => {
+  const info = 'cluster_state:ok\r\ncluster_current_epoch:12\r\ncluster_my_epoch:7\r\n';
+  it('reads a numeric field of CLUSTER INFO, as text or bytes', () => {
+    expect(infoNumber(info, 'cluster_my_epoch')).toBe(7);
+    expect(infoNumber(Buffer.from(info), 'cluster_current_epoch')).toBe(12);
+  });
+  it('is null for a missing or non-numeric field and for a reply that is not text', () => {
+    expect(infoNumber(info, 'cluster_stats_messages_auth-req_sent')).toBeNull();
+    expect(infoNumber(info, 'cluster_state')).toBeNull();
+    expect(infoNumber(null, 'cluster_my_epoch')).toBeNull();
+  });
 });
