@@ -111,7 +111,7 @@ async function digestInChunks(
 }
 
 function batchArgs(o: CompiledDigestOptions): (string | number)[] {
-  return [o.includeTtl ? '1' : '0', o.inlineMaxElements, o.callBudget];
+  return [o.includeTtl ? '1' : '0', o.inlineMaxElements, o.callBudget, o.expectSmallStrings ? '1' : '0'];
 }
 
 function keyName(k: string | Buffer): string {

@@ -30,6 +30,12 @@ export interface DigestOptions {
   concurrency?: number;
   /** Fresh starts of a chunked digest after the key was replaced under it. @defaultValue 3 */
   maxRestarts?: number;
+  /**
+   * The keys are expected to hold small strings (keys a MIGRATE has just carried): string values
+   * are read in one MGET per batch, ~40% cheaper on the server, but a string over 1 MiB is then
+   * read whole once. @defaultValue false
+   */
+  expectSmallStrings?: boolean;
 }
 
 export type CompiledDigestOptions = Readonly<Required<DigestOptions>>;
@@ -43,6 +49,7 @@ export const DEFAULT_DIGEST_OPTIONS: CompiledDigestOptions = {
   chunkBytes: 8 * 1024 * 1024,
   concurrency: 4,
   maxRestarts: 3,
+  expectSmallStrings: false,
 };
 
 /** Fills defaults and checks every number once, so the I/O code never re-validates. */

@@ -6,8 +6,8 @@ import { execTransaction } from './redis-reply-error.js';
 const DIGEST_BATCH = luaScript(DIGEST_BATCH_SCRIPT);
 
 /**
- * The digest-batch script's EVALSHA for `keys`, values digested whole (inline_max 0): MIGRATE
- * serialises the whole value in the same blocking step anyway.
+ * The digest-batch script's EVALSHA for `keys`, values digested whole (inline_max 0) and strings
+ * read with MGET: MIGRATE serialises every whole value in the same blocking step anyway.
  */
 export function digestBatchCommand(keys: readonly string[]): string[] {
   return [
@@ -18,6 +18,7 @@ export function digestBatchCommand(keys: readonly string[]): string[] {
     '0',
     '0',
     String(Number.MAX_SAFE_INTEGER),
+    '1',
   ];
 }
 

@@ -282,6 +282,29 @@ describe('key digests on a real cluster', () => {
     expect(await keyDigests(conn(dst), keys)).toEqual(whole);
   });
 
+  it('reading strings with MGET (expectSmallStrings) gives every key the digest TYPE-first gives', async () => {
+    const tag = 'mget';
+    const slot = calculateSlot(`{${tag}}`);
+    const r = conn(await ownerOf(slot));
+    await buildEveryType(r, tag);
+    const large = await buildLarge(r, tag);
+    await r.set(`{${tag}}:empty`, '');
+    const keys = [
+      ...((await r.call('CLUSTER', 'GETKEYSINSLOT', slot, 1000)) as string[]),
+      `{${tag}}:missing`,
+    ];
+    expect(keys).toEqual(expect.arrayContaining([...large, `{${tag}}:empty`, `{${tag}}:string`]));
+    for (const includeTtl of [false, true]) {
+      const typeFirst = await keyDigests(r, keys, { includeTtl });
+      expect(typeFirst.filter((d) => d === null)).toHaveLength(1);
+      expect(await keyDigests(r, keys, { includeTtl, expectSmallStrings: true })).toEqual(typeFirst);
+      // A budget of one unit: every call stops after its first key, MGET or not.
+      expect(await keyDigests(r, keys, { includeTtl, expectSmallStrings: true, callBudget: 1 })).toEqual(
+        typeFirst,
+      );
+    }
+  });
+
   it('names a changed field, a deleted key and an extra key after a move, and the slot checksums differ', async () => {
     const tag = 'drift';
     const slot = calculateSlot(`{${tag}}`);
