@@ -256,9 +256,8 @@ local spent = 0
 for i = 1, #KEYS do
   local v = values[i]
   local r, cost
-  -- MGET answers false for a missing key and for any other type; an empty string could be either
-  -- kind of nothing to GETRANGE too, so both go the TYPE way.
-  if v and #v > 0 and #v <= ss.PIECE then
+  -- MGET answers false for a missing key and for every other type: those go the TYPE way.
+  if v and #v <= ss.PIECE then
     r, cost = ss.finish(KEYS[i], 'string', ss.ttl_flag(KEYS[i], include_ttl), '=' .. v), 1 + math.floor(#v / 1024)
   else
     r, cost = ss.digest_key(KEYS[i], include_ttl, inline_max)
