@@ -6,6 +6,17 @@ import type { Reply } from './redis-reply-error.js';
 /** How long a close waits for its target to hear of the last epoch before it goes ahead anyway. */
 const HEAR_WAIT_MS = 250;
 
+/**
+ * Turns shared with other processes moving slots of the same cluster (`slotshift worker` on other
+ * hosts): CloseTurns orders the closes of one process only.
+ */
+export interface SharedCloseTurns {
+  /** Waits for the cross-process turn; resolves to the highest epoch any process's close left. */
+  enter(): Promise<number>;
+  /** Ends the turn, recording the highest epoch this process knows of. */
+  leave(highestEpoch: number): Promise<void>;
+}
+
 interface WaitingClose {
   readonly commands: string[][];
   readonly resolve: (replies: Reply[]) => void;
@@ -29,9 +40,10 @@ interface WaitingClose {
  * queue up for one target keeps the turns from slowing a drain (one source, five targets): each turn
  * costs a bump and the fsync of nodes.conf that comes with it.
  *
- * Serialises closes of this process only; workers in other processes take their own turns. While a
- * manual failover pauses a target, its close is held by the fence and the other targets' closes
- * wait behind it (for as long as the failover takes, seconds at most).
+ * Across processes, `shared` (when it returns turns: other processes are moving slots too) orders
+ * the closes of every process the same way, through the queue Redis. While a manual failover pauses
+ * a target, its close is held by the fence and the other targets' closes wait behind it (for as
+ * long as the failover takes, seconds at most; the shared turn is given up after a few seconds).
  */
 export class CloseTurns {
   private tail: Promise<unknown> = Promise.resolve();
@@ -40,6 +52,8 @@ export class CloseTurns {
   /** The target of the last close: it holds `highest` itself, so it need not be asked. */
   private last: Redis | null = null;
   private readonly waiting = new Map<Redis, WaitingClose[]>();
+
+  constructor(private readonly shared: () => SharedCloseTurns | null = () => null) {}
 
   /**
    * Sends `commands` (SETSLOT NODE for slots the target imports) to `target` in its next turn,
@@ -68,7 +82,16 @@ export class CloseTurns {
       this.last = target;
       noted = true;
     };
+    const shared = this.shared();
     try {
+      if (shared) {
+        const elsewhere = await shared.enter();
+        // Another process closed since: even the last target must hear of its epoch first.
+        if (elsewhere > this.highest) {
+          this.highest = elsewhere;
+          this.last = null;
+        }
+      }
       if (target !== this.last) await this.untilHeard(target);
       const replies = await execFencedAgainstFailover(
         target,
@@ -85,6 +108,7 @@ export class CloseTurns {
     } finally {
       // The transaction may have run even though its reply was lost.
       if (!noted) noteInfo(await clusterInfo(target));
+      await shared?.leave(this.highest).catch(() => undefined);
     }
   }
 

@@ -15,3 +15,4 @@ export * from './verify-moved.js';
 export * from './compare-busy-keys.js';
 export * from './current-endpoints.js';
 export * from './keys-to-move.js';
+export * from './close-turns.js';

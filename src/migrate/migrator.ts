@@ -10,7 +10,7 @@ import {
 } from './migrate-slot.js';
 import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
-import { CloseTurns } from './close-turns.js';
+import { CloseTurns, type SharedCloseTurns } from './close-turns.js';
 import { GroupMover } from './group-mover.js';
 import { DEFAULT_BIG_KEY_BYTES } from './keys-to-move.js';
 import { FailoverGuard } from './failover-guard.js';
@@ -46,7 +46,7 @@ export class Migrator {
   private readonly announcer: OwnerAnnouncer;
   private readonly groups: GroupMover | null;
   private readonly failoverGuard: FailoverGuard;
-  private readonly closeTurns = new CloseTurns();
+  private readonly closeTurns: CloseTurns;
 
   constructor(
     private readonly pool: NodePool,
@@ -55,7 +55,10 @@ export class Migrator {
     private readonly options: MigratorOptions = DEFAULT_MIGRATOR_OPTIONS,
     private readonly compareKeys?: KeyComparer,
     private readonly log?: Logger,
+    /** Close turns shared with other processes, while there are any (see CloseTurns). */
+    sharedCloseTurns?: () => SharedCloseTurns | null,
   ) {
+    this.closeTurns = new CloseTurns(sharedCloseTurns);
     this.failoverGuard = new FailoverGuard(pool);
     this.announcer = new OwnerAnnouncer(
       pool,

@@ -4,3 +4,4 @@ export * from './slot-job.js';
 export * from './slot-worker.js';
 export * from './queue-placement.js';
 export * from './worker-limits.js';
+export * from './shared-close-turns.js';

@@ -15,6 +15,7 @@ import {
   type MigratorOptions,
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
+import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
   MOVE_SLOT_JOB,
   planKeys,
@@ -72,6 +73,10 @@ function carriedDigests(batches: readonly string[]): Record<string, Digest> {
 export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const queueRedis = new Redis(options.queueUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   const limiter = new NodeLimiter(queueRedis, options.queueName, options.perNodeLimit);
+  // Targets of every process take close turns together while more than one process moves slots.
+  const presence = new WorkerPresence(queueRedis, options.queueName);
+  const sharedTurns = new QueueCloseTurns(queueRedis, options.queueName);
+  const sharedCloseTurns = (): QueueCloseTurns | null => (presence.others() ? sharedTurns : null);
   const pool = new NodePool(options.cluster);
   const migrators = new Map<string, Migrator>();
   const auth = { user: options.cluster.user, password: options.cluster.password };
@@ -102,6 +107,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         options.migrator ?? DEFAULT_MIGRATOR_OPTIONS,
         options.compareKeys,
         options.log,
+        sharedCloseTurns,
       );
       migrators.set(data.planId, m);
     }
@@ -320,6 +326,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     worker,
     close: async () => {
       await worker.close();
+      await presence.close();
       await Promise.all([...migrators.values()].map((m) => m.flush()));
       await watcher.close();
       await pool.close();

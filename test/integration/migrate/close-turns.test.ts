@@ -1,9 +1,18 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodePool, masters, parseAddress, readTopology } from '../../../src/cluster/index.js';
-import { DEFAULT_MIGRATOR_OPTIONS, Migrator } from '../../../src/migrate/index.js';
-import { endpointOf, loadStrings, useCluster, type LocalCluster } from '../../harness/index.js';
+import { Redis } from 'ioredis';
+import { NodePool, masters, parseAddress, readTopology, type Topology } from '../../../src/cluster/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, Migrator, type SharedCloseTurns } from '../../../src/migrate/index.js';
+import { QueueCloseTurns, WorkerPresence } from '../../../src/queue/index.js';
+import {
+  endpointOf,
+  loadStrings,
+  useCluster,
+  useRedis,
+  type LocalCluster,
+  type LocalNode,
+} from '../../harness/index.js';
 
 /** "configEpoch collision" lines in every server's log (Redis writes them at verbose level only). */
 function epochCollisions(cluster: LocalCluster): number {
@@ -37,6 +46,35 @@ describe('closes on several targets at once', () => {
   });
   afterAll(() => pool.close());
 
+  /** `perPair` slots of each old master to its own new one, three pairs at once, 24 in flight each. */
+  async function moveThreePairs(
+    topology: Topology,
+    pairs: ReadonlyArray<readonly [LocalNode, LocalNode, Migrator]>,
+    skip: number,
+    perPair: number,
+  ): Promise<number> {
+    const before = epochCollisions(cluster);
+    await Promise.all(
+      pairs.map(async ([from, to, migrator]) => {
+        const owned = topology.nodes.find((n) => n.id === from.id)!.slots;
+        const slots = owned.flatMap((r) =>
+          Array.from({ length: r.end - r.start + 1 }, (_, i) => r.start + i),
+        );
+        const todo = slots.slice(skip, skip + perPair);
+        const lane = async (): Promise<void> => {
+          for (let slot = todo.shift(); slot !== undefined; slot = todo.shift()) {
+            await migrator.migrate({ slot, from: endpointOf(from), to: endpointOf(to) });
+          }
+        };
+        await Promise.all(Array.from({ length: 24 }, lane));
+      }),
+    );
+    await Promise.all(pairs.map(([, , m]) => m.flush()));
+    // Collisions are settled by gossip within a few hundred ms of the last close.
+    await new Promise((r) => setTimeout(r, 1_000));
+    return epochCollisions(cluster) - before;
+  }
+
   it('leave no two masters with the same config epoch: Redis logs no collision', async () => {
     const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
     const [a, b, c, x, y, z] = cluster.nodes;
@@ -46,32 +84,58 @@ describe('closes on several targets at once', () => {
       {},
       { ...DEFAULT_MIGRATOR_OPTIONS, verify: false },
     );
-    const before = epochCollisions(cluster);
-    // 300 slots from each old master to its own new one, three pairs in parallel, 24 slots of each
-    // pair in flight (groups of 8: each group's close bumps its target once).
+    // 300 slots per pair; groups of 8: each group's close bumps its target once.
     const pairs = [
-      [a!, x!],
-      [b!, y!],
-      [c!, z!],
+      [a!, x!, migrator],
+      [b!, y!, migrator],
+      [c!, z!, migrator],
     ] as const;
-    await Promise.all(
-      pairs.map(async ([from, to]) => {
-        const owned = topology.nodes.find((n) => n.id === from.id)!.slots;
-        const slots = owned.flatMap((r) =>
-          Array.from({ length: r.end - r.start + 1 }, (_, i) => r.start + i),
-        );
-        const todo = slots.slice(0, 300);
-        const lane = async (): Promise<void> => {
-          for (let slot = todo.shift(); slot !== undefined; slot = todo.shift()) {
-            await migrator.migrate({ slot, from: endpointOf(from), to: endpointOf(to) });
-          }
-        };
-        await Promise.all(Array.from({ length: 24 }, lane));
-      }),
-    );
-    await migrator.flush();
-    // Collisions are settled by gossip within a few hundred ms of the last close.
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect(epochCollisions(cluster) - before).toBe(0);
+    expect(await moveThreePairs(topology, pairs, 0, 300)).toBe(0);
   }, 120_000);
+
+  it('across processes too: migrators sharing turns through the queue Redis', async () => {
+    const queue = await useRedis();
+    const redis = new Redis(queue.url);
+    try {
+      const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
+      const [a, b, c, x, y, z] = cluster.nodes;
+      // Three migrators, as in three worker processes: each has its own CloseTurns.
+      const migrator = (shared: SharedCloseTurns): Migrator =>
+        new Migrator(
+          pool,
+          masters(topology),
+          {},
+          { ...DEFAULT_MIGRATOR_OPTIONS, verify: false },
+          undefined,
+          undefined,
+          () => shared,
+        );
+      const pairs = [
+        [a!, x!, migrator(new QueueCloseTurns(redis, 'q'))],
+        [b!, y!, migrator(new QueueCloseTurns(redis, 'q'))],
+        [c!, z!, migrator(new QueueCloseTurns(redis, 'q'))],
+      ] as const;
+      expect(await moveThreePairs(topology, pairs, 300, 300)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  }, 120_000);
+
+  it('slot workers take shared turns only while another worker process is alive', async () => {
+    const queue = await useRedis();
+    const [r1, r2] = [new Redis(queue.url), new Redis(queue.url)];
+    const first = new WorkerPresence(r1, 'q');
+    await first.ready();
+    expect(first.others()).toBe(false);
+    const second = new WorkerPresence(r2, 'q');
+    await second.ready();
+    await first.ready();
+    expect([first.others(), second.others()]).toEqual([true, true]);
+    await second.close();
+    await first.ready();
+    expect(first.others()).toBe(false);
+    await first.close();
+    r1.disconnect();
+    r2.disconnect();
+  });
 });
