@@ -5,6 +5,8 @@ import type { SharedCloseTurns } from '../migrate/index.js';
 
 /** A turn left held by a killed or stuck process frees itself after this long. */
 const TURN_LEASE_MS = 3_000;
+/** The highest epoch outlives a pause of the plan by this long (a day; plan keys live 7). */
+const EPOCH_KEPT_MS = 24 * 3600 * 1000;
 /** How often a slot worker says it is alive, and how long others count it after it last did. */
 const HEARTBEAT_MS = 1_000;
 const ALIVE_MS = 3_500;
@@ -21,11 +23,13 @@ return -1
 `);
 
 /**
- * KEYS: [turn lock, highest epoch]  ARGV: [token, highest epoch known to the leaving process]
+ * KEYS: [turn lock, highest epoch]
+ * ARGV: [token, highest epoch known to the leaving process, how long the epoch is kept (ms)]
  * Records the epoch whoever holds the turn, then gives the turn up if this process still holds it.
  */
 const LEAVE = luaScript(`
 if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `);
@@ -55,11 +59,12 @@ export class QueueCloseTurns implements SharedCloseTurns {
   private readonly token = randomUUID();
   private readonly keys: [string, string];
 
+  /** `keys`: the plan's `closeTurn` and `closeEpoch` (planKeys). */
   constructor(
     private readonly redis: Redis,
-    queueName: string,
+    keys: { readonly closeTurn: string; readonly closeEpoch: string },
   ) {
-    this.keys = [`${queueName}:slotshift:close-turn`, `${queueName}:slotshift:close-epoch`];
+    this.keys = [keys.closeTurn, keys.closeEpoch];
   }
 
   async enter(): Promise<number> {
@@ -77,7 +82,7 @@ export class QueueCloseTurns implements SharedCloseTurns {
   }
 
   async leave(highestEpoch: number): Promise<void> {
-    await runScript(this.redis, LEAVE, this.keys, [this.token, highestEpoch]);
+    await runScript(this.redis, LEAVE, this.keys, [this.token, highestEpoch, EPOCH_KEPT_MS]);
   }
 }
 

@@ -89,6 +89,12 @@ export const planKeys = (queueName: string, planId: string) => ({
   moved: `${queueName}:slotshift:plan:${planId}:moved-batches`,
   /** Hash: big key name → `{slot, bytes}` JSON, for the summary. */
   bigKeys: `${queueName}:slotshift:plan:${planId}:bigkeys`,
+  /**
+   * The close turn shared by worker processes, and the highest config epoch their closes left: per
+   * plan, because epochs belong to one cluster, and a queue may serve another cluster later.
+   */
+  closeTurn: `${queueName}:slotshift:plan:${planId}:close-turn`,
+  closeEpoch: `${queueName}:slotshift:plan:${planId}:close-epoch`,
 });
 export const nodeLimitKey = (queueName: string, nodeId: string, role: 'source' | 'target'): string =>
   `${queueName}:slotshift:node:${nodeId}:${role}`;

@@ -75,8 +75,6 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const limiter = new NodeLimiter(queueRedis, options.queueName, options.perNodeLimit);
   // Targets of every process take close turns together while more than one process moves slots.
   const presence = new WorkerPresence(queueRedis, options.queueName);
-  const sharedTurns = new QueueCloseTurns(queueRedis, options.queueName);
-  const sharedCloseTurns = (): QueueCloseTurns | null => (presence.others() ? sharedTurns : null);
   const pool = new NodePool(options.cluster);
   const migrators = new Map<string, Migrator>();
   const auth = { user: options.cluster.user, password: options.cluster.password };
@@ -100,6 +98,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const migratorFor = (data: SlotJobData, masters: readonly JobEndpoint[]): Migrator => {
     let m = migrators.get(data.planId);
     if (!m) {
+      const sharedTurns = new QueueCloseTurns(queueRedis, planKeys(options.queueName, data.planId));
       m = new Migrator(
         pool,
         masters,
@@ -107,7 +106,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         options.migrator ?? DEFAULT_MIGRATOR_OPTIONS,
         options.compareKeys,
         options.log,
-        sharedCloseTurns,
+        () => (presence.others() ? sharedTurns : null),
       );
       migrators.set(data.planId, m);
     }

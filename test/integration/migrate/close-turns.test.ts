@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { NodePool, masters, parseAddress, readTopology, type Topology } from '../../../src/cluster/index.js';
 import { DEFAULT_MIGRATOR_OPTIONS, Migrator, type SharedCloseTurns } from '../../../src/migrate/index.js';
-import { QueueCloseTurns, WorkerPresence } from '../../../src/queue/index.js';
+import { QueueCloseTurns, WorkerPresence, planKeys } from '../../../src/queue/index.js';
 import {
   endpointOf,
   loadStrings,
@@ -111,9 +111,9 @@ describe('closes on several targets at once', () => {
           () => shared,
         );
       const pairs = [
-        [a!, x!, migrator(new QueueCloseTurns(redis, 'q'))],
-        [b!, y!, migrator(new QueueCloseTurns(redis, 'q'))],
-        [c!, z!, migrator(new QueueCloseTurns(redis, 'q'))],
+        [a!, x!, migrator(new QueueCloseTurns(redis, planKeys('q', 'p')))],
+        [b!, y!, migrator(new QueueCloseTurns(redis, planKeys('q', 'p')))],
+        [c!, z!, migrator(new QueueCloseTurns(redis, planKeys('q', 'p')))],
       ] as const;
       expect(await moveThreePairs(topology, pairs, 300, 300)).toBe(0);
     } finally {
