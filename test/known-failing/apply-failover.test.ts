@@ -26,10 +26,10 @@ import {
  * - A slot left redirecting between two nodes (MOVED in a loop) in 1 of those 10 runs.
  * - Redis undoes the failover (2 of 10 runs earlier in the day): the promoted replica ends a
  *   replica of the old target again; apply then prints a warning naming it.
- * Since targets close slots in turns (CloseTurns, no config-epoch collisions left), 45 runs on
- * 2026-11-25: 44 passed, no keys lost, no failover undone; one ended with the cluster down
+ * Since targets close slots in turns (CloseTurns, no config-epoch collisions left), 65 runs on
+ * 2026-11-25: 64 passed, no keys lost, no failover undone; one ended with the cluster down
  * (CLUSTERDOWN from the checks after apply, cause not read: the error now carries each node's view,
- * and the 20 runs since it does, at e216033, all passed).
+ * and the 40 runs since it does, at e216033 and 55c342c, all passed).
  * The likely cause of the losses is the collision race of valkey-io/valkey#974 (see README).
  * - Closed path: the old target took a slot during the manual failover's write pause (SETSLOT is not
  *   a write) and bumped its epoch. A target's SETSLOT NODE now sits in a MULTI with a keyless EVAL,
