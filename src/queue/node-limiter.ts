@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../cluster/index.js';
-import { nodeLimitKey } from './slot-job.js';
+import { LUA_SERVER_NOW_MS, nodeLimitKey } from './slot-job.js';
 
 /**
  * KEYS: [source-as-source, target-as-target, source-as-target, target-as-source] — sorted sets of
@@ -15,8 +15,7 @@ import { nodeLimitKey } from './slot-job.js';
  * agree on when a lease of a crashed worker expires.
  */
 const ACQUIRE_V2 = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${LUA_SERVER_NOW_MS}
 local limit = tonumber(ARGV[1])
 for i = 1, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
 if redis.call('ZCARD', KEYS[3]) > 0 or redis.call('ZCARD', KEYS[4]) > 0 then return 0 end

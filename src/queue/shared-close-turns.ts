@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../cluster/index.js';
 import type { SharedCloseTurns } from '../migrate/index.js';
+import { LUA_SERVER_NOW_MS, workerProcessesKey } from './slot-job.js';
 
 /** A turn left held by a killed or stuck process frees itself after this long. */
 const TURN_LEASE_MS = 3_000;
@@ -40,8 +41,7 @@ return 1
  * The clock is the queue server's TIME, so processes on hosts with skewed clocks agree.
  */
 const BEAT = luaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${LUA_SERVER_NOW_MS}
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
@@ -57,6 +57,7 @@ return redis.call('ZCARD', KEYS[1])
  */
 export class QueueCloseTurns implements SharedCloseTurns {
   private readonly token = randomUUID();
+
   private readonly keys: [string, string];
 
   /** `keys`: the plan's `closeTurn` and `closeEpoch` (planKeys). */
@@ -100,7 +101,7 @@ export class WorkerPresence {
     private readonly redis: Redis,
     queueName: string,
   ) {
-    this.key = `${queueName}:slotshift:worker-processes`;
+    this.key = workerProcessesKey(queueName);
     void this.beat();
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();

@@ -98,3 +98,11 @@ export const planKeys = (queueName: string, planId: string) => ({
 });
 export const nodeLimitKey = (queueName: string, nodeId: string, role: 'source' | 'target'): string =>
   `${queueName}:slotshift:node:${nodeId}:${role}`;
+/** Sorted set of the slot-worker processes alive on a queue (see WorkerPresence). */
+export const workerProcessesKey = (queueName: string): string => `${queueName}:slotshift:worker-processes`;
+/**
+ * Lua that sets `now` to the queue server's clock in ms: leases and heartbeats are judged by one
+ * clock, so workers on hosts with skewed clocks agree.
+ */
+export const LUA_SERVER_NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
