@@ -16,6 +16,7 @@ import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
 import type { MigratorOptions } from '../migrate/index.js';
 import { planToJson } from '../planner/index.js';
 import { planFromCluster } from '../stats/index.js';
+import { isSlotshiftError } from '../errors/index.js';
 import {
   DEFAULT_QUEUE_NAME,
   DEFAULT_WORKER_LIMITS,
@@ -135,7 +136,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     const err = e instanceof Error ? e : new Error(String(e));
     lastError = { kind: err.name, message: err.message, at: clock().toISOString() };
     metrics.errors.inc({ kind: err.name });
-    log.error({ err }, what);
+    // A retryable failure (the nodes still converging after a move, a node briefly unreachable) heals
+    // by itself on a later round: a warning, not an error an operator must act on.
+    if (isSlotshiftError(err) && err.retryable) log.warn({ err }, `${what}; retrying next round`);
+    else log.error({ err }, what);
   };
 
   const worker: SlotWorker = startSlotWorker({
