@@ -87,6 +87,8 @@ export const planKeys = (queueName: string, planId: string) => ({
    * slot under `moved`, which a list command would meet as WRONGTYPE on a resumed plan.)
    */
   moved: `${queueName}:slotshift:plan:${planId}:moved-batches`,
+  /** Prefix of the per-slot hashes (key → digest) earlier builds kept instead; read on resume only. */
+  legacyMoved: `${queueName}:slotshift:plan:${planId}:moved`,
   /** Hash: big key name → `{slot, bytes}` JSON, for the summary. */
   bigKeys: `${queueName}:slotshift:plan:${planId}:bigkeys`,
   /**

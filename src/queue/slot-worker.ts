@@ -62,9 +62,16 @@ const MOVED_DIGESTS_TTL_S = 7 * 24 * 3600;
 /** A cancel reaches slots that have not started within this long. */
 const CANCEL_CHECK_MS = 200;
 
-/** The digests earlier attempts kept (one JSON array of [key, digest] pairs per batch); later batches win. */
-function carriedDigests(batches: readonly string[]): Record<string, Digest> {
-  const out: Record<string, Digest> = {};
+/**
+ * The digests earlier attempts kept (one JSON array of [key, digest] pairs per batch); later batches
+ * win. `legacy` is the key → digest hash builds before 30682ac kept instead: a plan they left
+ * unfinished still has its moved keys verified when this build resumes it.
+ */
+function carriedDigests(
+  legacy: Readonly<Record<string, string>>,
+  batches: readonly string[],
+): Record<string, Digest> {
+  const out: Record<string, Digest> = { ...legacy };
   for (const json of batches) for (const [k, d] of JSON.parse(json) as Array<[string, Digest]>) out[k] = d;
   return out;
 }
@@ -185,6 +192,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     /** Digests of the keys this slot's moves carried, earlier failed or killed attempts included. */
     const expected = new Map<string, Digest>();
     const movedKey = `${keys.moved}:${data.slot}`;
+    const legacyMovedKey = `${keys.legacyMoved}:${data.slot}`;
     /** Writes of this attempt's digests to the queue, awaited before the slot is settled. */
     const keeping: Array<Promise<unknown>> = [];
     const keepDigests = (digests: ReadonlyMap<string, Digest>): void => {
@@ -206,7 +214,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // verifies them too, or a key lost in between would go unreported (the slot is found already
       // moved, or half moved, and this attempt carries only what is left).
       const earlier = verify && (job.attemptsMade > 0 || job.stalledCounter > 0);
-      const carried = earlier ? carriedDigests(await queueRedis.lrange(movedKey, 0, -1)) : {};
+      const carried = earlier
+        ? carriedDigests(await queueRedis.hgetall(legacyMovedKey), await queueRedis.lrange(movedKey, 0, -1))
+        : {};
       for (const [k, d] of Object.entries(carried)) expected.set(k, d);
 
       const planned = {
@@ -264,7 +274,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
           ? queueRedis.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove)
           : null,
         verified ? queueRedis.hincrby(keys.stats, 'verified', 1) : null,
-        keeping.length || Object.keys(carried).length ? queueRedis.del(movedKey) : null,
+        keeping.length || Object.keys(carried).length ? queueRedis.del(movedKey, legacyMovedKey) : null,
         ...result.bigKeys.map((b) =>
           queueRedis.hset(keys.bigKeys, b.key, JSON.stringify({ slot: data.slot, bytes: b.bytes })),
         ),

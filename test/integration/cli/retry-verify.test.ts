@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { SlotJobData } from '../../../src/queue/index.js';
+import { planKeys, type SlotJobData } from '../../../src/queue/index.js';
 import { loadStrings, runCli, withClusterAndQueue } from '../../harness/index.js';
 
 /** `apply` of 20 moves, one slot at a time and each alone, so the first slot is the one a fault hits. */
@@ -79,6 +80,48 @@ describe('a slot retried after its keys moved', () => {
         lost = { slot, key: key! };
       } finally {
         await q.close();
+      }
+      const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+      expect(resumed.stdout).toContain('resuming unfinished plan');
+      expect(resumed.code).toBe(1);
+      expect(resumed.stdout).toContain(
+        `MISMATCH slot ${lost.slot}: key ${JSON.stringify(lost.key)} missing on the target`,
+      );
+    });
+  }, 120_000);
+
+  it("verifies the moved keys an earlier build kept (a hash per slot) when it resumes that build's plan", async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 100_000, prefix: 'rl' });
+      const args = oneSlotAtATime(cluster.seeds[0]!, queue.url);
+      const killed = await runCli(args, {
+        SLOTSHIFT_FAULT: 'after-node-target:1',
+        SLOTSHIFT_LOG_LEVEL: 'warn',
+      });
+      expect(killed.code).not.toBe(0);
+      const q = new Queue<SlotJobData>('slotshift', { connection: { url: queue.url } });
+      const qr = new Redis(queue.url);
+      let lost: { slot: number; key: string };
+      try {
+        const [interrupted] = await q.getJobs(['active']);
+        expect(interrupted, 'no slot was in flight when the process died').toBeDefined();
+        const { slot, to, planId } = interrupted!.data;
+        // Rewrite what this build kept as builds before 30682ac kept it: one hash per slot, key → digest.
+        const keys = planKeys('slotshift', planId);
+        const batches = await qr.lrange(`${keys.moved}:${slot}`, 0, -1);
+        const pairs = batches.flatMap((json) => JSON.parse(json) as Array<[string, string]>);
+        expect(pairs.length, 'the killed attempt kept no digests').toBeGreaterThan(0);
+        await qr.del(`${keys.moved}:${slot}`);
+        await qr.hset(`${keys.legacyMoved}:${slot}`, Object.fromEntries(pairs));
+        const target = cluster.connect(cluster.nodes.find((n) => n.id === to.id)!);
+        const [key] = (await target.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '1')) as string[];
+        expect(key, `slot ${slot} has no key on its target`).toBeDefined();
+        await target.del(key!);
+        target.disconnect();
+        lost = { slot, key: key! };
+      } finally {
+        await q.close();
+        qr.disconnect();
       }
       const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
       expect(resumed.stdout).toContain('resuming unfinished plan');
