@@ -22,10 +22,10 @@ type OnMoved = MigrateSlotContext['onMoved'];
  * The keys of a keys-to-move reply; throws when it found a big key, which takes the slot out of
  * the group: migrateSlot moves big keys alone, with a timeout scaled to their size, and reports them.
  */
-function smallKeysOnly(reply: Reply[1]): string[] {
-  const { keys, big } = parseKeysToMove(reply);
+function smallKeysOnly(reply: Reply[1]): { keys: string[]; bytes: number } {
+  const { keys, bytes, big } = parseKeysToMove(reply);
   if (big.length > 0) throw new Error(`big key ${big[0]!.key}: moved alone`);
-  return keys;
+  return { keys, bytes };
 }
 
 async function sendPipelined(node: Redis, commands: string[][]): Promise<Reply[]> {
@@ -44,6 +44,8 @@ interface Entry {
   batches: number;
   /** Keys the last keys-to-move call returned: what the next round moves. */
   next: string[];
+  /** Their MEMORY USAGE, summed. */
+  nextBytes: number;
 }
 
 export interface GroupMoverOptions {
@@ -107,6 +109,7 @@ export class GroupMover {
         keys: 0,
         batches: 0,
         next: [],
+        nextBytes: 0,
       });
       // On the next turn, not now: jobs BullMQ hands over in one burst then arrive in one group.
       if (pair.waiting.length === 1) setImmediate(() => this.start(key));
@@ -164,25 +167,33 @@ export class GroupMover {
       source,
       (e) => [
         ['CLUSTER', 'SETSLOT', String(e.move.slot), 'MIGRATING', to.id],
-        keysToMoveCommand(e.move.slot, firstBatch, this.ctx.bigKeyBytes),
+        keysToMoveCommand(e.move.slot, firstBatch, this.ctx.bigKeyBytes, this.ctx.maxBatchBytes),
       ],
       {
         accept: (e, replies) => {
-          e.next = smallKeysOnly(replies[1]![1]);
+          ({ keys: e.next, bytes: e.nextBytes } = smallKeysOnly(replies[1]![1]));
         },
       },
     );
     reached('after-migrating', live.length);
 
-    // Each round moves whole batches of as many slots as fit the sizer's budget, and the rest wait for
-    // the next round: splitting the budget over every slot made batches of a few keys, and MIGRATE's
-    // fixed cost per call (a round trip from source to target) then dominated.
+    // Each round moves whole batches of as many slots as fit the sizer's budget (and the byte cap),
+    // and the rest wait for the next round: splitting the budget over every slot made batches of a
+    // few keys, and MIGRATE's fixed cost per call (a round trip from source to target) then dominated.
+    const maxBytes = this.ctx.maxBatchBytes;
     for (let moving = live.filter((e) => e.next.length > 0); moving.length > 0;) {
       const budget = sizer.size;
       let keysThisRound = 0;
+      let bytesThisRound = 0;
       let take = 0;
-      while (take < moving.length && (take === 0 || keysThisRound + moving[take]!.next.length <= budget)) {
+      while (
+        take < moving.length &&
+        (take === 0 ||
+          (keysThisRound + moving[take]!.next.length <= budget &&
+            bytesThisRound + moving[take]!.nextBytes <= maxBytes))
+      ) {
         keysThisRound += moving[take]!.next.length;
+        bytesThisRound += moving[take]!.nextBytes;
         take++;
       }
       const round = moving.slice(0, take);
@@ -193,7 +204,7 @@ export class GroupMover {
           source,
           (e) => [
             ...this.migrateCommands(e, timeoutMs),
-            keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes),
+            keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes, maxBytes),
           ],
           { accept: (e, replies) => this.recordMoved(e, replies) },
         );
@@ -306,7 +317,7 @@ export class GroupMover {
     e.keys += moved.length;
     e.batches++;
     e.onMoved?.(e.move.slot, moved, digests);
-    e.next = smallKeysOnly(replies.at(-1)![1]);
+    ({ keys: e.next, bytes: e.nextBytes } = smallKeysOnly(replies.at(-1)![1]));
   }
 
   /**

@@ -11,6 +11,8 @@ export interface BigKey {
 /** What the next round of a slot moves: the ordinary keys as one batch, the big ones one by one. */
 export interface KeysToMove {
   readonly keys: string[];
+  /** MEMORY USAGE of `keys`, summed. */
+  readonly bytes: number;
   readonly big: BigKey[];
 }
 
@@ -21,51 +23,81 @@ export interface KeysToMove {
  */
 export const DEFAULT_BIG_KEY_BYTES = 1_000_000;
 
+/**
+ * Most bytes (MEMORY USAGE) one MIGRATE carries. The batch sizer sizes batches by time, but it
+ * learns from calls already made: the first batch of a source (100 keys) of values just under the
+ * big-key size would carry 100 MB in one blocking call. With small values (the benchmark's 100 B)
+ * the time budget binds long before this, so it costs nothing there.
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
 // GETKEYSINSLOT and the size of every key it returns, in one call on the source: a big key is known
 // before a MIGRATE carries it, not after a timed-out batch. MEMORY USAGE samples collections (5
 // elements by default), so the check costs about the same for a 10-field and a 1M-field hash.
 // pcall: a key that expired between the two answers with a cluster redirection error inside a
 // script; it counts as small, and MIGRATE skips expired keys anyway.
+// The ordinary keys stop before their sizes pass ARGV[4] (at least one is taken); the keys left
+// out are still in the slot and come back in the next call.
 const KEYS_TO_MOVE = luaScript(`#!lua flags=no-writes
 local names = redis.call('CLUSTER', 'GETKEYSINSLOT', ARGV[1], ARGV[2])
 local threshold = tonumber(ARGV[3])
-local small, big = {}, {}
+local maxBytes = tonumber(ARGV[4])
+local small, big, total = {}, {}, 0
 for _, name in ipairs(names) do
   local bytes = redis.pcall('MEMORY', 'USAGE', name)
-  if type(bytes) == 'number' and bytes >= threshold then
+  if type(bytes) ~= 'number' then bytes = 0 end
+  if bytes >= threshold then
     big[#big + 1] = name
     big[#big + 1] = bytes
   else
+    if #small > 0 and total + bytes > maxBytes then break end
     small[#small + 1] = name
+    total = total + bytes
   end
 end
-return {small, big}`);
+return {small, big, total}`);
 
 /** The command, for pipelines (the group mover); the script must be loaded (loadKeysToMoveScript). */
-export function keysToMoveCommand(slot: number, count: number, bigKeyBytes: number): string[] {
-  return ['EVALSHA', KEYS_TO_MOVE.sha, '0', String(slot), String(count), String(bigKeyBytes)];
+export function keysToMoveCommand(
+  slot: number,
+  count: number,
+  bigKeyBytes: number,
+  maxBatchBytes: number,
+): string[] {
+  return [
+    'EVALSHA',
+    KEYS_TO_MOVE.sha,
+    '0',
+    String(slot),
+    String(count),
+    String(bigKeyBytes),
+    String(maxBatchBytes),
+  ];
 }
 
 /** Parses the script's reply. */
 export function parseKeysToMove(reply: unknown): KeysToMove {
-  const [small, big] = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const [small, big, bytes] = Array.isArray(reply) ? (reply as unknown[]) : [];
   if (!Array.isArray(small) || !Array.isArray(big)) {
     throw new Error(`unexpected keys-to-move reply: ${JSON.stringify(reply)}`);
   }
   const bigKeys: BigKey[] = [];
   for (let i = 0; i + 1 < big.length; i += 2)
     bigKeys.push({ key: String(big[i]), bytes: Number(big[i + 1]) });
-  return { keys: small.map(String), big: bigKeys };
+  return { keys: small.map(String), bytes: Number(bytes ?? 0), big: bigKeys };
 }
 
-/** Up to `count` keys of `slot` on `source`, the big ones apart. */
+/** Up to `count` keys of `slot` on `source` and at most `maxBatchBytes` of them, the big ones apart. */
 export async function keysToMove(
   source: Redis,
   slot: number,
   count: number,
   bigKeyBytes: number,
+  maxBatchBytes: number,
 ): Promise<KeysToMove> {
-  return parseKeysToMove(await runScript(source, KEYS_TO_MOVE, [], [slot, count, bigKeyBytes]));
+  return parseKeysToMove(
+    await runScript(source, KEYS_TO_MOVE, [], [slot, count, bigKeyBytes, maxBatchBytes]),
+  );
 }
 
 /** Loads the script on a source, so its EVALSHA in a pipeline finds it. */

@@ -62,6 +62,8 @@ export interface MigrateSlotContext {
   readonly migrateTimeoutMs: number;
   /** Keys of at least this many bytes (MEMORY USAGE) move alone and are reported. @defaultValue 1000000 */
   readonly bigKeyBytes: number;
+  /** Most bytes (MEMORY USAGE) of ordinary keys one MIGRATE carries. @defaultValue 4 MiB */
+  readonly maxBatchBytes: number;
   /**
    * Called after every MIGRATE with the keys it carried and, when `digests` is on, the content
    * digest of each taken atomically with the move (null when they could not be taken).
@@ -134,7 +136,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
   const bigKeys: BigKey[] = [];
   const sizer = ctx.sizerFor(from.id);
   for (;;) {
-    const next = await keysToMove(source, slot, sizer.size, ctx.bigKeyBytes);
+    const next = await keysToMove(source, slot, sizer.size, ctx.bigKeyBytes, ctx.maxBatchBytes);
     if (next.keys.length === 0 && next.big.length === 0) break;
     if (next.keys.length > 0) {
       keys += await migrateBatch(ctx, source, target, move, next.keys, sizer, bigKeys);

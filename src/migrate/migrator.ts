@@ -12,7 +12,7 @@ import { compareBusyKeys } from './compare-busy-keys.js';
 import { OwnerAnnouncer } from './owner-announcer.js';
 import { CloseTurns, type SharedCloseTurns } from './close-turns.js';
 import { GroupMover } from './group-mover.js';
-import { DEFAULT_BIG_KEY_BYTES } from './keys-to-move.js';
+import { DEFAULT_BIG_KEY_BYTES, DEFAULT_MAX_BATCH_BYTES } from './keys-to-move.js';
 import { FailoverGuard } from './failover-guard.js';
 
 export interface MigratorOptions {
@@ -30,6 +30,8 @@ export interface MigratorOptions {
   groupSlots: number;
   /** Keys of at least this many bytes move alone and are reported. @defaultValue 1000000 */
   bigKeyBytes?: number;
+  /** Most bytes (MEMORY USAGE) of ordinary keys one MIGRATE carries. @defaultValue 4 MiB */
+  maxBatchBytes?: number;
 }
 
 export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
@@ -38,6 +40,7 @@ export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
   announceGroup: 64,
   verify: true,
   groupSlots: 32,
+  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
 };
 
 /** The long-lived pieces `migrateSlot` shares across slots: batch sizers per source, the announcer. */
@@ -85,6 +88,7 @@ export class Migrator {
       compareKeys: this.compareKeys ?? compareBusyKeys,
       migrateTimeoutMs: this.options.migrateTimeoutMs,
       bigKeyBytes: this.options.bigKeyBytes ?? DEFAULT_BIG_KEY_BYTES,
+      maxBatchBytes: this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       failoverGuard: this.failoverGuard,
       closeTurns: this.closeTurns,
       log: this.log,

@@ -33,6 +33,7 @@ import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } fro
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
+import { moveOptionsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import {
   queueUrlFrom,
   withQueueOptions,
@@ -42,45 +43,34 @@ import {
   type WorkerFlags,
 } from '../queue-options.js';
 
-interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags, WorkerFlags {
+interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags, WorkerFlags, MoveFlags {
   file?: string;
   yes?: boolean;
   workers: boolean;
-  migrateTimeout: string;
-  latencyBudgetMs: string;
-  verify: boolean;
 }
 
 /** Exit code of an apply that stopped before every slot moved (Ctrl-C, failures, cancel). */
 const EXIT_INCOMPLETE = 1;
 
 export function applyCommand(program: Command): void {
-  withWorkerOptions(
-    withQueueOptions(
-      withConnectionOptions(
-        withPlanOptions(
-          program
-            .command('apply')
-            .description(
-              'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
-                'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
-            )
-            .option(
-              '-f, --file <plan>',
-              'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
-            )
-            .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-            .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
-            .option(
-              '--no-verify',
-              'skip the content check of every moved key (faster; see README: verified moves)',
-            )
-            .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
-            .option(
-              '--latency-budget-ms <ms>',
-              'latency budget: aim for each MIGRATE to block the servers about this long',
-              '5',
-            ),
+  withMoveOptions(
+    withWorkerOptions(
+      withQueueOptions(
+        withConnectionOptions(
+          withPlanOptions(
+            program
+              .command('apply')
+              .description(
+                'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
+                  'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
+              )
+              .option(
+                '-f, --file <plan>',
+                'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
+              )
+              .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+              .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving'),
+          ),
         ),
       ),
     ),
@@ -93,10 +83,9 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const queueUrl = queueUrlFrom(flags);
-  const migrateTimeoutMs = parsePositiveInt('--migrate-timeout', flags.migrateTimeout);
-  const batchMs = parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs);
   const log = createLogger();
   const { groupSlots, ...limits } = workerSizingFrom(flags, log);
+  const moving = moveOptionsFrom(flags, groupSlots);
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;
@@ -159,14 +148,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
         queueName: flags.queueName,
         cluster: connection,
         ...limits,
-        migrator: {
-          migrateTimeoutMs,
-          batch: { targetMs: batchMs, minKeys: 10, maxKeys: 1000, initialKeys: 100 },
-          announceGroup: 64,
-          verify: flags.verify,
-          groupSlots,
-        },
-        verify: flags.verify,
+        ...moving,
         log,
       })
     : null;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { DEFAULT_MIGRATOR_OPTIONS } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
 import { startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
@@ -11,34 +10,50 @@ import {
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
+import { moveOptionsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 
-interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags {}
+interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags, MoveFlags {}
 
 export function workerCommand(program: Command): void {
-  withWorkerOptions(
-    withQueueOptions(
-      withConnectionOptions(
-        program
-          .command('worker')
-          .description(
-            'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
-              'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
-              'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.',
-          ),
+  withMoveOptions(
+    withWorkerOptions(
+      withQueueOptions(
+        withConnectionOptions(
+          program
+            .command('worker')
+            .description(
+              'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
+                'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
+                'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.\n' +
+                'The move flags (--no-verify, --latency-budget-ms, ...) apply to the slots this process moves: give it those of the apply it helps.',
+            ),
+        ),
       ),
     ),
   ).action(async (flags: WorkerCommandFlags) => {
     const log = createLogger();
     const { groupSlots, ...limits } = workerSizingFrom(flags, log);
+    const moving = moveOptionsFrom(flags, groupSlots);
     const worker = startSlotWorker({
       queueUrl: queueUrlFrom(flags),
       queueName: flags.queueName,
       cluster: connectionFrom(flags),
       ...limits,
-      migrator: { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots },
+      ...moving,
       log,
     });
-    log.info({ queue: flags.queueName }, 'worker started');
+    log.info(
+      {
+        queue: flags.queueName,
+        ...limits,
+        groupSlots,
+        verify: moving.verify,
+        latencyBudgetMs: moving.migrator.batch.targetMs,
+        maxBatchBytes: moving.migrator.maxBatchBytes,
+        migrateTimeoutMs: moving.migrator.migrateTimeoutMs,
+      },
+      'worker started',
+    );
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         log.info('stopping: finishing the slots in flight');

@@ -113,4 +113,59 @@ describe('slots of one node pair moved as a group', () => {
     ra.disconnect();
     rb.disconnect();
   });
+
+  it('keeps every MIGRATE under the byte cap, grouped or one slot at a time', async () => {
+    // 30 keys of 64 KiB per slot: about 2 MB, which one 100-key batch would carry at once.
+    const slots = [300, 301, 302, 303];
+    const keys = new Map(slots.map((s) => [s, keysInSlot(s, 30)]));
+    const ra = cluster.connect(a);
+    const pipe = ra.pipeline();
+    for (const ks of keys.values()) for (const k of ks) pipe.set(k, valueFor(k, 64 * 1024));
+    await pipe.exec();
+    const keyBytes = Number(await ra.call('MEMORY', 'USAGE', keys.get(300)![0]!));
+    const cap = 512 * 1024;
+    const perKeyCap = Math.floor(cap / keyBytes);
+
+    const batches = new Map<number, number[]>();
+    const record = (slot: number, moved: readonly string[]): void => {
+      batches.set(slot, [...(batches.get(slot) ?? []), moved.length]);
+    };
+    const capped = (groupSlots: number): Migrator =>
+      new Migrator(
+        pool,
+        [],
+        {},
+        {
+          ...DEFAULT_MIGRATOR_OPTIONS,
+          groupSlots,
+          maxBatchBytes: cap,
+        },
+      );
+    const move = (m: Migrator, slot: number): Promise<SlotMoveResult> =>
+      m.migrate({ slot, from: endpointOf(a), to: endpointOf(b) }, record);
+    const grouped = capped(32);
+    const oneByOne = capped(1);
+    const uncapped = new Migrator(pool, [], {}, DEFAULT_MIGRATOR_OPTIONS);
+    await Promise.all([move(grouped, 300), move(grouped, 301), move(oneByOne, 302), move(uncapped, 303)]);
+    await Promise.all([grouped.flush(), oneByOne.flush(), uncapped.flush()]);
+
+    for (const slot of [300, 301, 302]) {
+      const sizes = batches.get(slot)!;
+      expect(Math.max(...sizes), `slot ${slot}: batches of ${sizes.join(', ')} keys`).toBeLessThanOrEqual(
+        perKeyCap,
+      );
+      expect(sizes.reduce((x, y) => x + y, 0)).toBe(30);
+    }
+    // Without the cap the same slot leaves in one MIGRATE: the cap is what split the others.
+    expect(batches.get(303)).toEqual([30]);
+    const rb = cluster.connect(b);
+    for (const slot of slots) {
+      const ks = keys.get(slot)!;
+      const values = await rb.mget(...ks);
+      ks.forEach((k, i) => expect(values[i]).toBe(valueFor(k, 64 * 1024)));
+    }
+    expect(openSlots(await topo())).toEqual([]);
+    ra.disconnect();
+    rb.disconnect();
+  });
 });

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { parseByteSize } from '../config/index.js';
+import { InvalidOptionError } from '../errors/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, type MigratorOptions } from '../migrate/index.js';
+import { parsePositiveInt } from './parse-flags.js';
+
+/** How a process moves slots: `apply` and `worker` take the same flags, so extra workers obey them too. */
+export interface MoveFlags {
+  migrateTimeout: string;
+  latencyBudgetMs: string;
+  maxBatchBytes: string;
+  verify: boolean;
+}
+
+export function withMoveOptions(cmd: Command): Command {
+  return cmd
+    .option('--no-verify', 'skip the content check of every moved key (faster; see README: verified moves)')
+    .option('--migrate-timeout <ms>', 'server-side timeout of one MIGRATE call', '10000')
+    .option(
+      '--latency-budget-ms <ms>',
+      'latency budget: aim for each MIGRATE to block the servers about this long',
+      '5',
+    )
+    .option(
+      '--max-batch-bytes <size>',
+      'most bytes (MEMORY USAGE) of keys one MIGRATE carries, e.g. 4MiB or 512KB; keys of 1 MB or more always move alone',
+      '4MiB', // DEFAULT_MAX_BATCH_BYTES, written as an operator would
+    );
+}
+
+/** The migrator settings and the verify switch the flags ask for, checked. */
+export function moveOptionsFrom(
+  flags: MoveFlags,
+  groupSlots: number,
+): { migrator: MigratorOptions; verify: boolean } {
+  const maxBatchBytes = parseByteSize(flags.maxBatchBytes);
+  if (typeof maxBatchBytes === 'string' || maxBatchBytes <= 0) {
+    throw new InvalidOptionError(
+      '--max-batch-bytes',
+      typeof maxBatchBytes === 'string'
+        ? maxBatchBytes
+        : `"${flags.maxBatchBytes}" must be more than 0 bytes`,
+    );
+  }
+  return {
+    migrator: {
+      ...DEFAULT_MIGRATOR_OPTIONS,
+      migrateTimeoutMs: parsePositiveInt('--migrate-timeout', flags.migrateTimeout),
+      batch: {
+        ...DEFAULT_MIGRATOR_OPTIONS.batch,
+        targetMs: parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs),
+      },
+      verify: flags.verify,
+      groupSlots,
+      maxBatchBytes,
+    },
+    verify: flags.verify,
+  };
+}
