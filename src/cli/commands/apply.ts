@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, type Plan } from '../../planner/index.js';
 import { DEFAULT_BIG_KEY_BYTES } from '../../migrate/index.js';
 import {
+  DEFAULT_QUEUE_NAME,
   PlanQueue,
   refuseQueueOnCluster,
   slotJobsFor,
@@ -165,7 +166,8 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   const started = Date.now();
   const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
   log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
-  await follow(planQueue, plan, jobs.length, log, () => interrupted);
+  const resumeCommand = `slotshift resume --queue ${printableQueueUrl(queueUrl)}${flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`}`;
+  await follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand);
   await worker?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -228,6 +230,12 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   return complete ? 0 : EXIT_INCOMPLETE;
 }
 
+/** The queue URL for a command to print, unless it holds credentials: those stay off the screen and out of logs. */
+function printableQueueUrl(queueUrl: string): string {
+  const u = new URL(queueUrl);
+  return u.username || u.password ? '<the same --queue URL>' : queueUrl;
+}
+
 /** Failovers that ran during the plan and did not stick (see failoversNotKept); none if unreadable. */
 async function failoversNotKeptSince(
   before: Map<string, number>,
@@ -251,21 +259,23 @@ async function follow(
   total: number,
   log: Logger,
   stopRequested: () => boolean,
+  resumeCommand: string,
 ): Promise<PlanProgress> {
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty
     ? new SingleBar(
         {
           format:
-            'slots {bar} {value}/{total} | {keys} keys, ~{bytes} | {rate} keys/s, ~{byteRate}/s | ETA {eta_formatted}',
+            'slots {bar} {value}/{total} | {keys} keys, ~{bytes} | {rate} keys/s, ~{byteRate}/s | ETA {eta_formatted}{state}',
           stream: process.stderr,
         },
         Presets.shades_classic,
       )
     : null;
-  bar?.start(total, 0, { keys: 0, rate: 0, bytes: formatBytes(0), byteRate: formatBytes(0) });
+  bar?.start(total, 0, { keys: 0, rate: 0, bytes: formatBytes(0), byteRate: formatBytes(0), state: '' });
   const started = Date.now();
   let lastLog = 0;
+  let paused = false;
   for (;;) {
     const p = await planQueue.progress(plan.planId, total);
     const finished = p.done + p.failed + p.cancelled;
@@ -275,7 +285,20 @@ async function follow(
       rate: formatCount(Math.round(p.keys / seconds)),
       bytes: formatBytes(p.bytes),
       byteRate: formatBytes(Math.round(p.bytes / seconds)),
+      state: p.paused ? ` | PAUSED: ${resumeCommand} to go on` : '',
     });
+    if (p.paused !== paused) {
+      // Someone ran `slotshift pause` (or this apply found the queue paused): say why nothing moves.
+      paused = p.paused;
+      log.warn({ planId: plan.planId, done: p.done, total }, paused ? 'queue paused' : 'queue resumed');
+      if (!tty) {
+        process.stderr.write(
+          paused
+            ? `queue paused: the slots in flight finish and no new one starts until \`${resumeCommand}\`\n`
+            : 'queue resumed\n',
+        );
+      }
+    }
     if (!tty && Date.now() - lastLog > 5000) {
       lastLog = Date.now();
       log.info(

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,35 @@ import {
 } from '../../harness/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
+
+/** `slotshift apply` as a child process a test can signal; `done` is its exit code and output. */
+function startApply(args: readonly string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'warn' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+/** Slots done so far, as `slotshift progress --json` reports them. */
+async function slotsDone(queueUrl: string): Promise<number> {
+  const r = await runCli(['progress', '--queue', queueUrl, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { done: number }).done;
+}
 
 describe('apply: saved plans, cancel and extra workers', () => {
   it('refuses a saved plan made for another topology, and changes nothing', async () => {
@@ -112,6 +141,71 @@ describe('apply: saved plans, cancel and extra workers', () => {
         w1.kill('SIGKILL');
         w2.kill('SIGTERM');
       }
+    });
+  });
+
+  it('Ctrl-C finishes the slots in flight, leaves none open and says how to resume; apply again finishes', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 20_000, prefix: 'int' });
+      const args = [
+        ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
+        ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
+      ];
+      const apply = startApply(args);
+      await waitForPlanProgress(queue.url, 20);
+      apply.child.kill('SIGINT');
+      const stopped = await apply.done;
+      expect(stopped.signal).toBeNull();
+      expect(stopped.code, stopped.stderr).toBe(1);
+      expect(stopped.stderr).toContain('stopping: finishing the slots in flight so none is left open');
+      expect(stopped.stdout).toContain(
+        'not every slot moved; no slot is left open. Run the same slotshift apply command to resume.',
+      );
+      const moved = /(\d+) of (\d+) slots moved/.exec(stopped.stdout);
+      expect(moved, stopped.stdout).not.toBeNull();
+      expect(Number(moved![1])).toBeLessThan(Number(moved![2]));
+      await expectSettled(cluster);
+
+      const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+      expect(resumed.stdout).toContain('resuming unfinished plan');
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      expect(resumed.stdout).toContain(`${moved![2]} of ${moved![2]} slots moved`);
+      await expectSettled(cluster);
+      expect(await missingLoadedKeys(cluster, 'int', 20_000)).toEqual([]);
+    });
+  });
+
+  it('pause holds a running plan (no new slot starts), resume lets apply finish it', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 20_000, prefix: 'pz' });
+      const apply = startApply([
+        ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
+        ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
+      ]);
+      await waitForPlanProgress(queue.url, 20);
+      const pause = await runCli(['pause', '--queue', queue.url]);
+      expect(pause.code, pause.stderr).toBe(0);
+      expect(pause.stdout).toContain('(queue paused)');
+      // The slots in flight finish; after that the count must not move.
+      await new Promise((r) => setTimeout(r, 1500));
+      const held = await slotsDone(queue.url);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await slotsDone(queue.url)).toBe(held);
+      await expect.poll(() => apply.child.exitCode, { timeout: 100 }).toBeNull();
+      await expectSettled(cluster);
+
+      const resume = await runCli(['resume', '--queue', queue.url]);
+      expect(resume.code, resume.stderr).toBe(0);
+      expect(resume.stdout).not.toContain('(queue paused)');
+      const r = await apply.done;
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `queue paused: the slots in flight finish and no new one starts until \`slotshift resume --queue ${queue.url}\``,
+      );
+      expect(r.stderr).toContain('queue resumed');
+      expect(r.stdout).toMatch(/(\d+) of \1 slots moved/);
+      await expectSettled(cluster);
+      expect(await missingLoadedKeys(cluster, 'pz', 20_000)).toEqual([]);
     });
   });
 });
