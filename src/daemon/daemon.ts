@@ -227,7 +227,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       topologyOk = false;
       throw e;
     }
-    refuseQueueOnCluster(o.queueUrl, topology);
+    await refuseQueueOnCluster(o.queueUrl, topology);
     const files = loadPlanFiles(o.plans);
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);

@@ -94,7 +94,7 @@ async function runApply(flags: ApplyFlags): Promise<number> {
   try {
     topology = await readTopology(pool, seeds);
     electionsBefore = await electionsRun(pool, topology.nodes);
-    refuseQueueOnCluster(queueUrl, topology);
+    await refuseQueueOnCluster(queueUrl, topology);
     const resumable = flags.file ? null : await unfinishedPlan(queueUrl, flags.queueName, topology);
     if (resumable) {
       plan = resumable;

@@ -127,20 +127,25 @@ describe('slotshift apply', () => {
     });
   });
 
-  it('refuses a queue on the cluster being rebalanced', async () => {
+  it('refuses a queue on the cluster being rebalanced, by address or under another name', async () => {
     const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
     try {
-      const r = await runCli([
-        'apply',
-        '--seed',
-        cluster.seeds[0]!,
-        '--use-empty-masters',
-        '--queue',
-        `redis://${cluster.seeds[1]}`,
-        '--yes',
-      ]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain('is a node of the cluster being rebalanced');
+      const before = await expectSettled(cluster);
+      const node = cluster.nodes[1]!;
+      for (const queueUrl of [`redis://${cluster.seeds[1]}`, `redis://localhost:${node.port}`]) {
+        const r = await runCli([
+          'apply',
+          '--seed',
+          cluster.seeds[0]!,
+          '--use-empty-masters',
+          '--queue',
+          queueUrl,
+          '--yes',
+        ]);
+        expect(r.code, queueUrl).toBe(2);
+        expect(r.stderr).toContain('is a node of the cluster being rebalanced');
+      }
+      expect((await expectSettled(cluster)).owners).toEqual(before.owners);
     } finally {
       await cluster.stop();
     }
