@@ -173,9 +173,10 @@ async function migrateBatch(
     } catch (e) {
       const kind = classifyRedisError(e);
       if (kind === 'BUSYKEY') return migrateBusy(ctx, source, target, move, batch);
-      if (kind === 'IOERR' && batch.length > 1) {
-        // A timed-out batch may hold a big value: move each key alone with a timeout scaled to its size.
-        sizer.shrink();
+      if (kind === 'IOERR') {
+        // A timed-out batch may hold a big value: move each key alone with a timeout scaled to its
+        // size, and growing with each retry.
+        if (batch.length > 1) sizer.shrink();
         for (const key of batch) await migrateAlone(ctx, source, target, move, key, bigKeys);
         return batch.length;
       }
@@ -207,14 +208,17 @@ async function migrateAlone(
   // blocks the source for as long as a 1M-field hash takes to walk.
   const bytes = knownBytes ?? Number((await source.call('MEMORY', 'USAGE', key)) ?? 0);
   // 10 MB/s is a floor for loopback and LAN links; the timeout only bounds a stuck transfer.
-  const timeoutMs = ctx.migrateTimeoutMs + Math.ceil(bytes / 10_000);
+  const timeoutMs = (await migrateTimeoutFor(ctx, source)) + Math.ceil(bytes / 10_000);
+  // A timeout that was too short for a slow target doubles with each retry, up to what the source
+  // may block for (half its node timeout, see migrateTimeoutFor) unless the key's size needs more.
+  const ceilingMs = Math.max(timeoutMs, await migrateTimeoutFor({ migrateTimeoutMs: 8 * timeoutMs }, source));
   if (bytes >= ctx.bigKeyBytes) {
     bigKeys.push({ key, bytes });
     ctx.log?.info({ slot: move.slot, key, bytes }, 'big key moves alone');
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      await migrate(ctx, source, move.to, [key], timeoutMs, false);
+      await migrate(ctx, source, move.to, [key], Math.min(ceilingMs, timeoutMs * 2 ** attempt), false);
       return;
     } catch (e) {
       const kind = classifyRedisError(e);

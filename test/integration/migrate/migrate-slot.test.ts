@@ -8,7 +8,7 @@ import {
   parseAddress,
   type Topology,
 } from '../../../src/cluster/index.js';
-import { Migrator, SlotOwnedElsewhereError } from '../../../src/migrate/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, Migrator, SlotOwnedElsewhereError } from '../../../src/migrate/index.js';
 import {
   useCluster,
   valueFor,
@@ -171,5 +171,31 @@ describe('migrateSlot on a real cluster', () => {
     expect(writes).toBeGreaterThan(0);
     expect(r.keys).toBe(2000);
     await expectOnlyOn(b, slot, keys);
+  });
+
+  it('rides out a target that stops answering: MIGRATE timeouts are retried with a growing timeout', async () => {
+    const keys = await seed(30, 200);
+    // 100 ms per MIGRATE against a target that holds every write for 2 s: six tries at 100 ms (with
+    // their backoff) give up after about 1.2 s; doubling timeouts outlast the pause.
+    const m = new Migrator(
+      pool,
+      masters(await topo()),
+      {},
+      {
+        ...DEFAULT_MIGRATOR_OPTIONS,
+        groupSlots: 1,
+        migrateTimeoutMs: 100,
+      },
+    );
+    const rb = cluster.connect(b);
+    expect(await rb.call('CLIENT', 'PAUSE', '2000', 'WRITE')).toBe('OK');
+    const t0 = Date.now();
+    const r = await m.migrate({ slot: 30, from: endpointOf(a), to: endpointOf(b) });
+    await m.flush();
+    // The pause really held the move (not a move that slipped through before it).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(r).toMatchObject({ slot: 30, outcome: 'moved' });
+    rb.disconnect();
+    await expectOnlyOn(b, 30, keys);
   });
 });
