@@ -5,6 +5,8 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'slotshift.js');
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the process (e.g. SIGKILL from a fault), or null when it exited. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -23,7 +25,7 @@ export function runCli(
       { env: { ...base, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        resolve({ code, signal: error?.signal ?? null, stdout, stderr });
       },
     );
   });
