@@ -1,6 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodePool, masters, openSlots, parseAddress, readTopology } from '../../../src/cluster/index.js';
+import { keyDigests } from '../../../src/checksum/index.js';
 import { BusyKeyConflictError, Migrator } from '../../../src/migrate/index.js';
 import { topologyOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
 
@@ -108,6 +109,7 @@ describe('BUSYKEY and big keys', () => {
       await ra.hset(key, ...args);
     }
     expect(await ra.hlen(key)).toBe(1_000_000);
+    const [before] = await keyDigests(ra, [key]);
     ra.disconnect();
     const expected = new Map<string, string>();
     const r = await (
@@ -121,7 +123,13 @@ describe('BUSYKEY and big keys', () => {
     const rb = cluster.connect(b);
     expect(await rb.hlen(key)).toBe(1_000_000);
     expect(await rb.hget(key, 'f999999')).toBe('value-999999');
+    // Every field and value arrived: the target's content digest is the source's, and the one taken
+    // with the MIGRATE.
+    const [after] = await keyDigests(rb, [key]);
     rb.disconnect();
+    expect(before).toBeTruthy();
+    expect(after).toBe(before);
     expect(expected.size).toBe(1);
+    expect(expected.get(key)).toBe(before);
   }, 120_000);
 });
