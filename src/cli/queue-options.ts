@@ -8,6 +8,8 @@ import { DEFAULT_NICE, DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queu
 export interface QueueFlags {
   queue?: string;
   queueName: string;
+  /** A slotshift config file for what the flags leave out (see withConfigFile). */
+  config?: string;
 }
 
 export function withQueueOptions(cmd: Command): Command {
@@ -18,7 +20,11 @@ export function withQueueOptions(cmd: Command): Command {
         'Redis that holds the job queue, e.g. redis://127.0.0.1:6379 (not the cluster being rebalanced)',
       ).env('SLOTSHIFT_QUEUE_URL'),
     )
-    .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME);
+    .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
+    .option(
+      '-c, --config <file>',
+      "a slotshift config file (as the daemon's, see config/slotshift.yaml): the queue, and the cluster seeds and credentials, where no flag gives them",
+    );
 }
 
 export function queueUrlFrom(flags: QueueFlags): string {

@@ -159,6 +159,12 @@ function describeTlsError(code: string, msg: string): string {
   return firstLine(msg);
 }
 
+/** What went wrong connecting, in a few words ("connection refused", "host name not found", ...). */
+export function connectFailureDetail(e: unknown): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return describeSocketError((err as NodeJS.ErrnoException).code ?? '', err.message);
+}
+
 function describeSocketError(code: string, msg: string): string {
   switch (code) {
     case 'ECONNREFUSED':

@@ -41,6 +41,20 @@ export class SeedUnreachableError extends SlotshiftError {
   }
 }
 
+/** The queue Redis did not answer: wrong URL, server down, or credentials it refuses. */
+export class QueueUnreachableError extends SlotshiftError {
+  readonly code = 'QUEUE_UNREACHABLE';
+  override readonly retryable = true;
+  constructor(
+    readonly address: string,
+    detail: string,
+  ) {
+    super(
+      `cannot reach the queue Redis at ${address}: ${detail}; check --queue (or SLOTSHIFT_QUEUE_URL, or queue.url in the config file) and that redis-server runs there`,
+    );
+  }
+}
+
 /** The server refused the credentials given. */
 export class AuthenticationError extends SlotshiftError {
   readonly code = 'AUTH_FAILED';

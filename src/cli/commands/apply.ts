@@ -34,6 +34,7 @@ import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } fro
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
+import { withConfigFile } from '../config-file.js';
 import { moveOptionsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import {
   queueUrlFrom,
@@ -80,7 +81,8 @@ export function applyCommand(program: Command): void {
   });
 }
 
-async function runApply(flags: ApplyFlags): Promise<number> {
+async function runApply(given: ApplyFlags): Promise<number> {
+  const flags = withConfigFile(given);
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const queueUrl = queueUrlFrom(flags);

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import { InvalidOptionError } from '../../errors/index.js';
-import { PlanQueue } from '../../queue/index.js';
+import { PlanQueue, probeQueue } from '../../queue/index.js';
 import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
+import { withConfigFile } from '../config-file.js';
 
 interface ControlFlags extends QueueFlags {
   plan?: string;
@@ -19,8 +20,11 @@ export function controlCommands(program: Command): void {
     withQueueOptions(program.command(name).description(description))
       .option('--plan <id>', 'plan id (default: the plan most recently enqueued on the queue)')
       .option('--json', 'print the result as JSON')
-      .action(async (flags: ControlFlags) => {
-        const q = new PlanQueue(queueUrlFrom(flags), flags.queueName);
+      .action(async (given: ControlFlags) => {
+        const flags = withConfigFile(given);
+        const queueUrl = queueUrlFrom(flags);
+        await probeQueue(queueUrl);
+        const q = new PlanQueue(queueUrl, flags.queueName);
         try {
           const current = await q.currentPlan();
           const planId = flags.plan ?? current?.planId;

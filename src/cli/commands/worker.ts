@@ -11,6 +11,7 @@ import {
   type WorkerFlags,
 } from '../queue-options.js';
 import { moveOptionsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
+import { withConfigFile } from '../config-file.js';
 
 interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags, MoveFlags {}
 
@@ -30,7 +31,8 @@ export function workerCommand(program: Command): void {
         ),
       ),
     ),
-  ).action(async (flags: WorkerCommandFlags) => {
+  ).action(async (given: WorkerCommandFlags) => {
+    const flags = withConfigFile(given);
     const log = createLogger();
     const { groupSlots, ...limits } = workerSizingFrom(flags, log);
     const moving = moveOptionsFrom(flags, groupSlots);
