@@ -64,7 +64,8 @@ export function applyCommand(program: Command): void {
               .command('apply')
               .description(
                 'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
-                  'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.',
+                  'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n' +
+                  'On a terminal it shows a progress bar and only warnings; otherwise a JSON log line per slot and a progress line every 5 s (SLOTSHIFT_LOG_LEVEL sets the level).',
               )
               .option(
                 '-f, --file <plan>',
@@ -86,7 +87,9 @@ async function runApply(given: ApplyFlags): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const queueUrl = queueUrlFrom(flags);
-  const log = createLogger();
+  // On a terminal the progress bar is the output: a JSON line per slot on the same stderr scrolled it
+  // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
+  const log = createLogger(process.env['SLOTSHIFT_LOG_LEVEL'] ?? (process.stderr.isTTY ? 'warn' : 'info'));
   const { groupSlots, ...limits } = workerSizingFrom(flags, log);
   const moving = moveOptionsFrom(flags, groupSlots);
   const pool = new NodePool(connection);
@@ -292,7 +295,7 @@ async function follow(
     if (p.paused !== paused) {
       // Someone ran `slotshift pause` (or this apply found the queue paused): say why nothing moves.
       paused = p.paused;
-      log.warn({ planId: plan.planId, done: p.done, total }, paused ? 'queue paused' : 'queue resumed');
+      log.info({ planId: plan.planId, done: p.done, total }, paused ? 'queue paused' : 'queue resumed');
       if (!tty) {
         process.stderr.write(
           paused
