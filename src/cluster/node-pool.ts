@@ -14,10 +14,23 @@ export class NodePool {
     const key = `${addr.host}:${addr.port}`;
     let c = this.conns.get(key);
     if (!c) {
-      c = connectNode(addr, this.options);
-      this.conns.set(key, c);
+      const opened = connectNode(addr, this.options);
+      c = opened;
+      this.conns.set(key, opened);
       // A failed connection is not cached: the next caller tries again.
-      c.catch(() => this.conns.delete(key));
+      opened.then(
+        (redis) => {
+          // Nor is one that ended later (killed by CLIENT KILL, a node restart, a network cut):
+          // connections do not reconnect by themselves (see redisOptions), so the next caller opens
+          // a new one instead of failing with "Connection is closed" for good.
+          redis.once('end', () => {
+            if (this.conns.get(key) === opened) this.conns.delete(key);
+          });
+        },
+        () => {
+          if (this.conns.get(key) === opened) this.conns.delete(key);
+        },
+      );
     }
     return c;
   }

@@ -80,7 +80,7 @@ const NEEDED_FLAGS = 'Eg$lshzxet';
  */
 export class WriteWatcher {
   private readonly subscribers = new Map<string, Promise<Redis | null>>();
-  private readonly originalFlags = new Map<string, { redis: Redis; flags: string }>();
+  private readonly originalFlags = new Map<string, { redis: Redis; node: NodeAddress; flags: string }>();
   /** slot → key → last write seen (ms), only for slots being watched. */
   private readonly writes = new Map<number, Map<string, number>>();
 
@@ -107,7 +107,9 @@ export class WriteWatcher {
    */
   async release(node: { id: string }, slot: number): Promise<Map<string, number>> {
     const sub = await this.subscribers.get(node.id);
-    if (sub) await sub.ping();
+    // A subscriber that lost its connection (and is reconnecting) cannot vouch for every write: the
+    // writes it saw are excused, the others are reported, which is the safe side.
+    if (sub) await sub.ping().catch(() => undefined);
     const seen = this.writes.get(slot) ?? new Map<string, number>();
     this.writes.delete(slot);
     return seen;
@@ -120,12 +122,16 @@ export class WriteWatcher {
       const [, current = ''] = (await admin.call('CONFIG', 'GET', 'notify-keyspace-events')) as string[];
       const merged = mergeFlags(current, NEEDED_FLAGS);
       if (merged !== current) await admin.call('CONFIG', 'SET', 'notify-keyspace-events', merged);
-      this.originalFlags.set(node.id, { redis: admin, flags: current });
+      this.originalFlags.set(node.id, { redis: admin, node, flags: current });
       const sub = new Redis({
         ...redisOptions(node, this.connection),
         lazyConnect: false,
         enableOfflineQueue: true,
+        // Unlike the other connections, this one comes back by itself (and ioredis subscribes again):
+        // a dropped subscriber would otherwise stop excusing writes for the rest of the plan.
+        retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
       });
+      sub.on('error', () => {});
       sub.on('message', (_channel: string, key: string) => {
         const slot = calculateSlot(key);
         const slotWrites = this.writes.get(slot);
@@ -149,9 +155,22 @@ export class WriteWatcher {
       s?.disconnect();
       const orig = this.originalFlags.get(id);
       if (orig) {
-        await orig.redis.call('CONFIG', 'SET', 'notify-keyspace-events', orig.flags).catch((e: unknown) => {
-          this.log?.warn({ node: id, error: errorMessage(e) }, 'could not restore notify-keyspace-events');
-        });
+        const restore = (r: Redis): Promise<unknown> =>
+          r.call('CONFIG', 'SET', 'notify-keyspace-events', orig.flags);
+        await restore(orig.redis)
+          .catch(async () => {
+            // Its connection was dropped during the plan: the node's setting is restored all the same.
+            const fresh = new Redis(redisOptions(orig.node, this.connection));
+            try {
+              await fresh.connect();
+              await restore(fresh);
+            } finally {
+              fresh.disconnect();
+            }
+          })
+          .catch((e: unknown) => {
+            this.log?.warn({ node: id, error: errorMessage(e) }, 'could not restore notify-keyspace-events');
+          });
         orig.redis.disconnect();
       }
     }
