@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { infoNumber, type NodeAddress, type NodePool } from '../cluster/index.js';
+import { infoNumber, parseClusterNodes, type NodeAddress, type NodePool } from '../cluster/index.js';
 import calculateSlot from 'cluster-key-slot';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
@@ -181,6 +181,7 @@ async function migrateBatch(
         return batch.length;
       }
       if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
+        if (kind === 'CLUSTERDOWN') await adoptUnownedImports(target, ctx.log);
         await backoff(attempt);
         continue;
       }
@@ -432,6 +433,46 @@ async function setNodeOnTarget(
 }
 
 /** Owner of `slot` in `node`'s own view, from CLUSTER SLOTS (cheap next to CLUSTER NODES parsing). */
+/**
+ * A target answers every command with CLUSTERDOWN (RESTORE-ASKING of a MIGRATE included) while a
+ * slot has no owner in its view. A failover of a source leaves it so: when the target hears that the
+ * old source is a replica now, it unbinds that node's slots and learns their new owner from the new
+ * master's next ping, except for slots it is importing, whose owner Redis changes only by command.
+ * Every slot the source was moving to it at that moment then stays unowned, the target stays down,
+ * and no retry of those slots can MIGRATE into it. So each unowned importing slot is bound, in the
+ * target's view only, to the master of the node it imports from (the new master when that node is
+ * the demoted source); the slot stays importing, and its job then moves it as usual.
+ */
+export async function adoptUnownedImports(target: Redis, log?: Logger): Promise<number> {
+  let lines;
+  try {
+    lines = parseClusterNodes(await target.call('CLUSTER', 'NODES'));
+  } catch {
+    return 0;
+  }
+  const owned = new Set<number>();
+  for (const n of lines) for (const r of n.slots) for (let s = r.start; s <= r.end; s++) owned.add(s);
+  const byId = new Map(lines.map((n) => [n.id, n]));
+  let adopted = 0;
+  for (const { slot, from } of lines.find((n) => n.myself)?.importing ?? []) {
+    if (owned.has(slot)) continue;
+    const peer = byId.get(from);
+    const owner = peer?.role === 'replica' && peer.masterId ? peer.masterId : peer?.id;
+    if (!owner) continue;
+    try {
+      await target.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', owner);
+      adopted++;
+      log?.warn(
+        { slot, owner, importingFrom: from },
+        'bound an unowned importing slot on the target to its current master',
+      );
+    } catch (e) {
+      log?.warn({ slot, error: errorMessage(e) }, 'could not bind an unowned importing slot');
+    }
+  }
+  return adopted;
+}
+
 async function ownerSeenBy(node: Redis, slot: number): Promise<SlotEndpoint | null> {
   const reply = (await node.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string?]]>;
   for (const [start, end, master] of reply) {

@@ -198,4 +198,27 @@ describe('migrateSlot on a real cluster', () => {
     rb.disconnect();
     await expectOnlyOn(b, 30, keys);
   });
+
+  it('finishes a slot whose target lost track of its owner (as after a failover of the source)', async () => {
+    const keys = await seed(40, 60);
+    const ra = cluster.connect(a);
+    const rb = cluster.connect(b);
+    await rb.call('CLUSTER', 'SETSLOT', '40', 'IMPORTING', a.id);
+    await ra.call('CLUSTER', 'SETSLOT', '40', 'MIGRATING', b.id);
+    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 20));
+    // What a target does when it hears that the source is a replica now: it unbinds the source's
+    // slots, and does not take a new owner by gossip for one it is importing. It is then down.
+    await rb.call('CLUSTER', 'DELSLOTS', '40');
+    expect(String(await rb.call('CLUSTER', 'INFO'))).toContain('cluster_state:fail');
+    const m = new Migrator(pool, masters(await topo()), {}, { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots: 1 });
+    const r = await m.migrate({ slot: 40, from: endpointOf(a), to: endpointOf(b) });
+    await m.flush();
+    expect(r).toMatchObject({ slot: 40, outcome: 'moved', keys: 40 });
+    await expect
+      .poll(async () => String(await rb.call('CLUSTER', 'INFO')), { timeout: 5000 })
+      .toContain('cluster_state:ok');
+    ra.disconnect();
+    rb.disconnect();
+    await expectOnlyOn(b, 40, keys);
+  });
 });
