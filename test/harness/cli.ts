@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { expect } from 'vitest';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'slotshift.js');
@@ -29,4 +30,30 @@ export function runCli(
       },
     );
   });
+}
+
+/**
+ * Starts `slotshift worker --queue URL ...extra`, waits for its `worker started` line, runs `use` with
+ * the process and that line (parsed), then stops it with SIGTERM and returns its exit code.
+ */
+export async function withStartedWorker(
+  queueUrl: string,
+  extra: readonly string[],
+  use: (child: ChildProcess, started: Record<string, unknown>) => void | Promise<void>,
+): Promise<number | null> {
+  const child = spawn(process.execPath, [BIN, 'worker', '--queue', queueUrl, ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'info' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    await expect.poll(() => stderr, { timeout: 15_000 }).toContain('worker started');
+    const line = stderr.split('\n').find((l) => l.includes('worker started'))!;
+    await use(child, JSON.parse(line) as Record<string, unknown>);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return exited;
 }

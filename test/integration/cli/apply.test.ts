@@ -134,15 +134,8 @@ describe('slotshift apply', () => {
       const before = await expectSettled(cluster);
       const node = cluster.nodes[1]!;
       for (const queueUrl of [`redis://${cluster.seeds[1]}`, `redis://localhost:${node.port}`]) {
-        const r = await runCli([
-          'apply',
-          '--seed',
-          cluster.seeds[0]!,
-          '--use-empty-masters',
-          '--queue',
-          queueUrl,
-          '--yes',
-        ]);
+        const args = ['--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queueUrl, '--yes'];
+        const r = await runCli(['apply', ...args]);
         expect(r.code, queueUrl).toBe(2);
         expect(r.stderr).toContain('is a node of the cluster being rebalanced');
       }

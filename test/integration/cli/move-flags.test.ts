@@ -1,23 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, useRedis, type LocalRedis } from '../../harness/index.js';
+import { runCli, useRedis, withStartedWorker, type LocalRedis } from '../../harness/index.js';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
-
-/** `slotshift worker` with `extra`, until it says it started; its start line as JSON, then stopped. */
+/** The `worker started` line of `slotshift worker` with `extra` flags, as JSON; the worker exits 0. */
 async function workerStart(queueUrl: string, extra: string[]): Promise<Record<string, unknown>> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--queue', queueUrl, ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'info' },
+  let line: Record<string, unknown> = {};
+  const code = await withStartedWorker(queueUrl, extra, (_child, started) => {
+    line = started;
   });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  await expect.poll(() => stderr, { timeout: 15_000 }).toContain('worker started');
-  child.kill('SIGTERM');
-  expect(await new Promise<number | null>((resolve) => child.once('exit', resolve))).toBe(0);
-  const line = stderr.split('\n').find((l) => l.includes('worker started'))!;
-  return JSON.parse(line) as Record<string, unknown>;
+  expect(code).toBe(0);
+  return line;
 }
 
 describe('the move flags of apply and worker', () => {

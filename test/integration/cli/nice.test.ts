@@ -1,11 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useRedis, type LocalRedis } from '../../harness/index.js';
-
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
+import { useRedis, withStartedWorker, type LocalRedis } from '../../harness/index.js';
 
 /** The nice value of a process's main thread (field 19 of /proc/PID/stat). */
 function niceOf(pid: number): number {
@@ -13,18 +9,12 @@ function niceOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
-/** Starts `slotshift worker`, waits until it has started, and returns its nice value, then stops it. */
+/** The nice value `slotshift worker` runs at with `extra` flags, and its exit code once stopped. */
 async function workerNice(queueUrl: string, extra: string[]): Promise<{ nice: number; code: number | null }> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--queue', queueUrl, ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'info' },
+  let nice = Number.NaN;
+  const code = await withStartedWorker(queueUrl, extra, (child) => {
+    nice = niceOf(child.pid!);
   });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  await expect.poll(() => stderr, { timeout: 15_000 }).toContain('worker started');
-  const nice = niceOf(child.pid!);
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { nice, code };
 }
 

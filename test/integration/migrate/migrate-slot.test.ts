@@ -77,15 +77,20 @@ describe('migrateSlot on a real cluster', () => {
     await expectOnlyOn(b, 11, keys);
   });
 
-  it('resumes mid-batches (half the keys already on the target)', async () => {
-    const keys = await seed(12, 300);
-    const rb = cluster.connect(b);
+  /** Leaves `slot` open from a to b, as a crash mid-batches does, with its first `moved` keys on b. */
+  async function halfMoved(slot: number, keys: readonly string[], moved: number): Promise<void> {
     const ra = cluster.connect(a);
-    await rb.call('CLUSTER', 'SETSLOT', '12', 'IMPORTING', a.id);
-    await ra.call('CLUSTER', 'SETSLOT', '12', 'MIGRATING', b.id);
-    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 150));
+    const rb = cluster.connect(b);
+    await rb.call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', a.id);
+    await ra.call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', b.id);
+    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, moved));
     ra.disconnect();
     rb.disconnect();
+  }
+
+  it('resumes mid-batches (half the keys already on the target)', async () => {
+    const keys = await seed(12, 300);
+    await halfMoved(12, keys, 150);
     const r = await new Migrator(pool, masters(await topo()), {}).migrate({
       slot: 12,
       from: endpointOf(a),
@@ -201,11 +206,8 @@ describe('migrateSlot on a real cluster', () => {
 
   it('finishes a slot whose target lost track of its owner (as after a failover of the source)', async () => {
     const keys = await seed(40, 60);
-    const ra = cluster.connect(a);
+    await halfMoved(40, keys, 20);
     const rb = cluster.connect(b);
-    await rb.call('CLUSTER', 'SETSLOT', '40', 'IMPORTING', a.id);
-    await ra.call('CLUSTER', 'SETSLOT', '40', 'MIGRATING', b.id);
-    await ra.call('MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 20));
     // What a target does when it hears that the source is a replica now: it unbinds the source's
     // slots, and does not take a new owner by gossip for one it is importing. It is then down.
     await rb.call('CLUSTER', 'DELSLOTS', '40');
@@ -217,7 +219,6 @@ describe('migrateSlot on a real cluster', () => {
     await expect
       .poll(async () => String(await rb.call('CLUSTER', 'INFO')), { timeout: 5000 })
       .toContain('cluster_state:ok');
-    ra.disconnect();
     rb.disconnect();
     await expectOnlyOn(b, 40, keys);
   });
