@@ -2,7 +2,9 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { parseAddress } from '../cluster/index.js';
 import { DEFAULT_WORKER_LIMITS } from '../queue/worker-limits.js';
-import { strictObject } from './units.js';
+import { DEFAULT_MIGRATOR_OPTIONS } from '../migrate/migrator.js';
+import { DEFAULT_MAX_BATCH_BYTES } from '../migrate/keys-to-move.js';
+import { byteSize, strictObject } from './units.js';
 
 const INLINE_SECRET =
   'secrets are never written in the config file; name an environment variable (passwordEnv) or a file (passwordFile) that holds it';
@@ -25,6 +27,15 @@ const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as SLOTSHIFT_PASSWORD');
 const filePath = z.string().min(1, 'must be a file path');
+/** The defaults of `apply`'s move flags, as the daemon's `moves` section. */
+const DEFAULT_MOVES = {
+  verify: DEFAULT_MIGRATOR_OPTIONS.verify,
+  latencyBudgetMs: DEFAULT_MIGRATOR_OPTIONS.batch.targetMs,
+  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+  migrateTimeoutMs: DEFAULT_MIGRATOR_OPTIONS.migrateTimeoutMs,
+  groupSlots: DEFAULT_MIGRATOR_OPTIONS.groupSlots,
+};
+
 const positiveInt = z.number().int('must be a whole number').positive('must be at least 1');
 
 const TlsSchema = strictObject({
@@ -91,6 +102,14 @@ export const ConfigFileSchema = strictObject({
     perNodeLimit: positiveInt.default(DEFAULT_WORKER_LIMITS.perNodeLimit),
     nice: z.number().int('must be a whole number').min(0).max(19).default(DEFAULT_WORKER_LIMITS.nice),
   }).default(DEFAULT_WORKER_LIMITS),
+  // How the daemon's workers move slots: the flags of `apply` and `worker` of the same names.
+  moves: strictObject({
+    verify: z.boolean().default(DEFAULT_MOVES.verify),
+    latencyBudgetMs: positiveInt.default(DEFAULT_MOVES.latencyBudgetMs),
+    maxBatchBytes: byteSize().default(DEFAULT_MOVES.maxBatchBytes),
+    migrateTimeoutMs: positiveInt.default(DEFAULT_MOVES.migrateTimeoutMs),
+    groupSlots: positiveInt.default(DEFAULT_MOVES.groupSlots),
+  }).default(DEFAULT_MOVES),
   http: HttpSchema.default({ listen: '127.0.0.1:9187' }),
   log: strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
   plans: filePath.default('plans'),
@@ -131,6 +150,19 @@ export interface SlotshiftConfig {
     /** CPU priority of the daemon, as nice(1): servers on the same host come first. @defaultValue 10 */
     readonly nice: number;
   };
+  /** How the daemon's workers move slots (`apply --no-verify`, `--latency-budget-ms`, ...). */
+  readonly moves: {
+    /** @defaultValue true */
+    readonly verify: boolean;
+    /** @defaultValue 5 */
+    readonly latencyBudgetMs: number;
+    /** @defaultValue 4 MiB */
+    readonly maxBatchBytes: number;
+    /** @defaultValue 10000 */
+    readonly migrateTimeoutMs: number;
+    /** @defaultValue 32 */
+    readonly groupSlots: number;
+  };
   readonly http: { readonly listen: string; readonly token: ValueSource | null };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
   /** Absolute path of a plan file or a directory of them. @defaultValue `plans` beside the config */
@@ -168,6 +200,7 @@ export function compileConfig(parsed: z.output<typeof ConfigFileSchema>, file: s
       url: queue.urlEnv ? { from: 'env', name: queue.urlEnv } : { from: 'inline', value: queue.url ?? '' },
     },
     workers: parsed.workers,
+    moves: parsed.moves,
     http: { listen: http.listen, token: secret(http.tokenEnv, http.tokenFile) },
     log: parsed.log,
     plans: path(parsed.plans),

@@ -148,7 +148,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     cluster: o.connection,
     concurrency: o.workers.concurrency,
     perNodeLimit: o.workers.perNodeLimit,
-    ...(o.migrator ? { migrator: o.migrator } : {}),
+    ...(o.migrator ? { migrator: o.migrator, verify: o.migrator.verify } : {}),
     log: o.log,
   });
   worker.worker.on('completed', (job, result) => {

@@ -242,6 +242,20 @@ describe('bad config files name file, line, field and what is allowed', () => {
     ['bad listen', edit(CONFIG, 'listen', '  listen: 9187'), 8, 'http.listen', /HOST:PORT/],
     ['negative tick', edit(CONFIG, 'tickSeconds', 'tickSeconds: -1'), 9, 'tickSeconds', /more than 0/],
     [
+      'bad batch size',
+      edit(CONFIG, 'tickSeconds', 'moves:\n  maxBatchBytes: lots'),
+      10,
+      'moves.maxBatchBytes',
+      /"lots" is not a byte size/,
+    ],
+    [
+      'unknown move setting',
+      edit(CONFIG, 'tickSeconds', 'moves:\n  latencyBudget: 5'),
+      10,
+      'moves.latencyBudget',
+      /allowed fields: verify, latencyBudgetMs, maxBatchBytes, migrateTimeoutMs, groupSlots/,
+    ],
+    [
       'YAML syntax error',
       edit(CONFIG, 'queue', 'queue: {url: redis://queue:6379'),
       5,

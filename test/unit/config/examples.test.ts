@@ -39,6 +39,13 @@ describe('shipped examples', () => {
       },
       queue: { url: { from: 'inline', value: 'redis://10.0.0.20:6379/0' } },
       workers: { concurrency: 96, perNodeLimit: 64, nice: 10 },
+      moves: {
+        verify: true,
+        latencyBudgetMs: 5,
+        maxBatchBytes: 4 * 1024 * 1024,
+        migrateTimeoutMs: 10_000,
+        groupSlots: 32,
+      },
       http: { listen: '127.0.0.1:9187', token: { from: 'env', name: 'SLOTSHIFT_HTTP_TOKEN' } },
       log: { level: 'info' },
       plans: join(ROOT, 'config/plans'),
