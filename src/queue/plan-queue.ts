@@ -116,6 +116,11 @@ export class PlanQueue {
     };
   }
 
+  /** The slots of a plan that have moved (the `done` set). */
+  async doneSlots(planId: string): Promise<Set<number>> {
+    return new Set((await this.redis.smembers(planKeys(this.queueName, planId).done)).map(Number));
+  }
+
   async failures(planId: string): Promise<Array<{ slot: number; reason: string }>> {
     const reasons = await this.redis.hgetall(`${planKeys(this.queueName, planId).failed}:reasons`);
     const failed = await this.redis.smembers(planKeys(this.queueName, planId).failed);

@@ -6,12 +6,11 @@ import {
   failoversNotKept,
   readTopology,
   type ConnectionOptions,
-  type FailoverNotKept,
   type NodeAddress,
   type Topology,
 } from '../../cluster/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import { parsePlan, planToJson, type Plan } from '../../planner/index.js';
+import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
 import { DEFAULT_BIG_KEY_BYTES } from '../../migrate/index.js';
 import {
   DEFAULT_QUEUE_NAME,
@@ -185,8 +184,11 @@ async function runApply(given: ApplyFlags): Promise<number> {
       )
     : [];
   const bigKeys = await planQueue.bigKeys(plan.planId);
+  const doneSlots = await planQueue.doneSlots(plan.planId);
   await planQueue.close();
-  const notKept = await failoversNotKeptSince(electionsBefore, connection, seeds);
+  const after = await topologyAfter(connection, seeds);
+  const notKept = after ? failoversNotKept(electionsBefore, after.elections, after.topology) : [];
+  const notWherePlanned = after ? slotsNotWherePlanned(plan.moves, doneSlots, after.topology) : [];
 
   const seconds = (Date.now() - started) / 1000;
   const verification = flags.verify
@@ -226,12 +228,23 @@ async function runApply(given: ApplyFlags): Promise<number> {
       `  MISMATCH slot ${m.slot}: key ${JSON.stringify(m.key)} ${m.problem} on the target\n`,
     );
   }
+  for (const n of notWherePlanned) {
+    log.error(
+      { slot: n.slot, planned: n.planned, owner: n.owner },
+      'a moved slot is not where the plan put it',
+    );
+    process.stdout.write(
+      `  SLOT NOT WHERE PLANNED slot ${n.slot}: moved to ${shortId(n.planned)}, now owned by ${n.owner ? shortId(n.owner) : 'nobody'}. ` +
+        'A failover during its move can hand a slot back, and Redis then drops the keys the target had received: ' +
+        `check the slot's keys (slotshift verify --slots ${n.slot} against a snapshot), then run slotshift plan again.\n`,
+    );
+  }
   const complete = final.done === final.total;
   if (!complete) {
     const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
     process.stdout.write(`not every slot moved; no slot is left open. Run ${again} to resume.\n`);
   }
-  if (mismatches.length) return EXIT_INCOMPLETE;
+  if (mismatches.length || notWherePlanned.length) return EXIT_INCOMPLETE;
   return complete ? 0 : EXIT_INCOMPLETE;
 }
 
@@ -241,18 +254,17 @@ function printableQueueUrl(queueUrl: string): string {
   return u.username || u.password ? '<the same --queue URL>' : queueUrl;
 }
 
-/** Failovers that ran during the plan and did not stick (see failoversNotKept); none if unreadable. */
-async function failoversNotKeptSince(
-  before: Map<string, number>,
+/** The cluster after the plan, and the elections each node has run; null if it cannot be read. */
+async function topologyAfter(
   connection: ConnectionOptions,
   seeds: readonly NodeAddress[],
-): Promise<FailoverNotKept[]> {
+): Promise<{ topology: Topology; elections: Map<string, number> } | null> {
   const pool = new NodePool(connection);
   try {
     const topology = await readTopology(pool, seeds);
-    return failoversNotKept(before, await electionsRun(pool, topology.nodes), topology);
+    return { topology, elections: await electionsRun(pool, topology.nodes) };
   } catch {
-    return [];
+    return null;
   } finally {
     await pool.close();
   }

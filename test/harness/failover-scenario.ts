@@ -1,0 +1,212 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import calculateSlot from 'cluster-key-slot';
+import { expect } from 'vitest';
+import {
+  expectSettled,
+  loadStrings,
+  missingLoadedKeys,
+  runCli,
+  startTraffic,
+  topologyOf,
+  waitForPlanProgress,
+  withClusterAndQueue,
+  type LocalCluster,
+} from './index.js';
+
+/**
+ * A manual failover of a target, or of a source, in the middle of a plan. The target case was kept
+ * out of `npm test` until 2026-11-26:
+ * - Before targets closed slots in turns (CloseTurns), runs lost keys (8 keys of one slot in 1 of 10
+ *   runs, 4 in 1 of 6), left a slot redirecting in a loop (1 of 10), or saw Redis undo the failover
+ *   (2 of 10). The servers' logs pointed at config-epoch collisions between targets closing slots at
+ *   once, settled by Redis in favour of the old target while its replica was being elected (the race
+ *   of valkey-io/valkey#974, see README).
+ * - Old path, closed: the old target took a slot during the manual failover's write pause (SETSLOT
+ *   is not a write) and bumped its epoch. A target's SETSLOT NODE now sits in a MULTI with a keyless
+ *   EVAL, which the pause holds (test/integration/migrate/failover-fence.test.ts).
+ * - Since close turns: 125 runs (2026-11-25 and 26, the last 20 under the load of other tests), 124
+ *   passed, no key lost, no failover undone. The one failure was a CLUSTERDOWN from the checks after
+ *   apply, before the test printed each node's view. A node that hears of the old target's demotion
+ *   drops its slots until the new master's next ping (up to half the node timeout, 1.5 s here), about
+ *   as long as a cluster client's CLUSTERDOWN retries last; the checks now wait until every node says
+ *   the cluster is ok (and fail with each node's view if it does not within 15 s).
+ * A source (2026-11-26, test/known-failing/apply-failover-source.test.ts, not in `npm test`): before
+ * adoptUnownedImports (migrate-slot.ts) 3 of 3 runs failed, the target that was importing from the
+ * old source left down for good. With it, 11 of 12 runs passed; one lost 5 keys of two slots whose
+ * close on the target came in the same milliseconds as the replica's election (its epoch won, Redis
+ * gave the slots to the new master and the target dropped their keys). apply now reports such
+ * slots (SLOT NOT WHERE PLANNED, exit 1).
+ * On failure the assertion prints what the servers logged about the lost keys' slots, epochs and the
+ * failover, and how each node sees the cluster.
+ */
+/**
+ * For a run that lost keys: apply's log lines and the servers' log lines about the lost keys' slots,
+ * plus every server's lines about epochs and failovers, in one message.
+ */
+function lossStory(missing: readonly string[], applyLog: string, cluster: LocalCluster): string {
+  if (missing.length === 0) return '';
+  const slots = [...new Set(missing.map((k) => calculateSlot(k)))];
+  const aboutSlots = new RegExp(`\\b(${slots.join('|')})\\b`);
+  const applyLines = applyLog
+    .split('\n')
+    .filter((l) => slots.some((s) => l.includes(`"slot":${s},`)) || /failed over|did not stick/.test(l));
+  const serverLines = cluster.nodes.map((n) =>
+    [
+      `--- ${n.kind} ${n.port} ${n.id.slice(0, 8)}${n.masterId ? ` of ${n.masterId.slice(0, 8)}` : ''}`,
+      ...readFileSync(join(cluster.dir, `redis-${n.port}.log`), 'utf8')
+        .split('\n')
+        .filter(
+          (l) =>
+            aboutSlots.test(l) ||
+            /failover|Configuration change|state changed|replica of|collision|configEpoch/i.test(l),
+        )
+        .slice(-60),
+    ].join('\n'),
+  );
+  return [`lost keys in slots ${slots.join(', ')}`, ...applyLines, ...serverLines].join('\n');
+}
+
+/** Each node's own line of CLUSTER NODES (role, epoch, slots) and its cluster state. */
+async function clusterPicture(cluster: LocalCluster): Promise<string> {
+  const lines = await Promise.all(
+    cluster.nodes.map(async (n) => {
+      const r = cluster.connect(n);
+      try {
+        const nodes = String(await r.call('CLUSTER', 'NODES'));
+        const state = /cluster_state:(\w+)/.exec(String(await r.call('CLUSTER', 'INFO')))?.[1];
+        const mine = nodes.split('\n').find((l) => l.includes('myself')) ?? '?';
+        return `${n.kind} ${n.port} state=${state}: ${mine.slice(0, 300)}`;
+      } catch (e) {
+        return `${n.kind} ${n.port}: ${e instanceof Error ? e.message : String(e)}`;
+      } finally {
+        r.disconnect();
+      }
+    }),
+  );
+  return ['--- cluster as each node sees it', ...lines].join('\n');
+}
+
+/** Waits until every node says `cluster_state:ok`; throws with each node's view after `timeoutMs`. */
+async function waitForClusterOk(cluster: LocalCluster, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await Promise.all(
+      cluster.nodes.map(async (n) => {
+        const r = cluster.connect(n);
+        try {
+          return /cluster_state:(\w+)/.exec(String(await r.call('CLUSTER', 'INFO')))?.[1];
+        } catch {
+          return 'unreachable';
+        } finally {
+          r.disconnect();
+        }
+      }),
+    );
+    if (states.every((s) => s === 'ok')) return;
+    if (Date.now() > deadline) {
+      throw new Error(`the cluster is not ok ${timeoutMs} ms after apply\n${await clusterPicture(cluster)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The failover test's body: a 3 → 6 scale-out with client traffic, during which the replica of a
+ * target (an empty master receiving slots) or of a source takes over with CLUSTER FAILOVER.
+ */
+export async function failoverDuringApply(which: 'target' | 'source'): Promise<void> {
+  await withClusterAndQueue(
+    {
+      masters: 3,
+      emptyMasters: 3,
+      replicasPerMaster: 1,
+      replicateEmptyMasters: true,
+      // Redis logs its config-epoch collisions at verbose level only; they are part of the story.
+      extraArgs: ['--loglevel', 'verbose'],
+    },
+    async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 40_000, prefix: 'fo' });
+      const seed = cluster.nodes.find((n) => n.kind === 'master')!;
+      const traffic = startTraffic({ host: seed.host, port: seed.port }, 'fotraffic');
+      // Small groups and few slots at a time, so the plan is still running when the failover lands.
+      const apply = runCli(
+        [
+          ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
+          ...['--concurrency', '8', '--per-node', '4', '--group-slots', '4'],
+        ],
+        // info: the per-slot lines are what explains a lost key.
+        { SLOTSHIFT_LOG_LEVEL: 'info' },
+      );
+      await waitForPlanProgress(queue.url, 300);
+      // A target (an empty master receiving slots), or a source that is not the traffic's seed.
+      const target =
+        which === 'target'
+          ? cluster.nodes.find((n) => n.kind === 'empty')!
+          : cluster.nodes.filter((n) => n.kind === 'master')[1]!;
+      const replica = cluster.nodes.find((n) => n.kind === 'replica' && n.masterId === target.id)!;
+      const r = cluster.connect(replica);
+      expect(await r.call('CLUSTER', 'FAILOVER')).toBe('OK');
+      r.disconnect();
+
+      const result = await apply;
+      try {
+        await waitForClusterOk(cluster, 15_000);
+        const report = await traffic.stop();
+        // Read before the assertions on apply: a loss makes apply report mismatches and exit 1, and
+        // the story of the loss is what such a run is for.
+        const lostEarly = await missingLoadedKeys(cluster, 'fo', 40_000).catch(() => []);
+        const loss = lossStory(lostEarly, result.stderr, cluster);
+        expect(result.stderr, loss).not.toMatch(/"level":(50|60)/);
+        expect(result.code, result.stdout + result.stderr.slice(-3000) + loss).toBe(0);
+        const t = await expectSettled(cluster);
+        const missing = await missingLoadedKeys(cluster, 'fo', 40_000);
+        expect(missing, lossStory(missing, result.stderr, cluster)).toEqual([]);
+        expect(report.lost).toEqual([]);
+        expect(report.vanished).toEqual([]);
+
+        // The promoted replica owns what the old master had taken or kept plus the rest of its share;
+        // the old master owns nothing (Redis makes it a replica of the new master, or leaves it an empty
+        // master when it lost its slots before hearing of the failover).
+        const promoted = t.nodes.find((n) => n.id === replica.id)!;
+        // On failure, what the two nodes logged about epochs and the failover says which path undid it.
+        const story = [target, replica]
+          .map((n) =>
+            [
+              `--- ${n.kind} ${n.port} ${n.id.slice(0, 8)}`,
+              ...readFileSync(join(cluster.dir, `redis-${n.port}.log`), 'utf8')
+                .split('\n')
+                .filter((l) => /epoch|failover|configuration change|master|paus/i.test(l))
+                .slice(-30),
+            ].join('\n'),
+          )
+          .join('\n');
+        if (promoted.role !== 'master') {
+          // Undone (the known failure below): apply must at least have told the operator.
+          expect(result.stdout, story).toContain(
+            `WARNING: replica ${replica.host}:${replica.port} (${replica.id.slice(0, 8)}) ran for master during the plan`,
+          );
+        }
+        expect(promoted.role, story).toBe('master');
+        const owned = (id: string): number => t.owners.filter((o) => o === id).length;
+        expect(owned(target.id)).toBe(0);
+        expect(owned(replica.id)).toBeGreaterThan(2600);
+        const after = await topologyOf(cluster);
+        expect(after.owners).toEqual(t.owners);
+      } catch (e) {
+        // A cluster left down (CLUSTERDOWN from the checks, 1 of 25 runs on 2026-11-25) says
+        // nothing by itself: add how each node sees the cluster and what apply printed.
+        throw new Error(
+          [
+            e instanceof Error ? e.message : String(e),
+            await clusterPicture(cluster),
+            '--- apply',
+            result.stdout.slice(-1500),
+            result.stderr.slice(-3000),
+          ].join('\n'),
+          { cause: e },
+        );
+      }
+    },
+  );
+}
