@@ -15,6 +15,7 @@ import {
 import { errorMessage, type Reply } from './redis-reply-error.js';
 import type { BatchSizer } from './batch-sizer.js';
 import { ServerMigrateTime } from './server-migrate-time.js';
+import { awaitSourceFailoverPause } from './failover-guard.js';
 
 type OnMoved = MigrateSlotContext['onMoved'];
 
@@ -222,6 +223,7 @@ export class GroupMover {
       await Promise.all([
         awaitTargetEpoch(source, target, live[0]!.move),
         this.ctx.failoverGuard?.assertTargetIsMaster(target, live[0]!.move),
+        awaitSourceFailoverPause(source, live[0]!.move),
       ]);
     } catch {
       for (const entry of live) this.alone(entry);

@@ -5,7 +5,7 @@ import calculateSlot from 'cluster-key-slot';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
 import type { CloseTurns } from './close-turns.js';
-import { execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
+import { awaitSourceFailoverPause, execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
 import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { keysToMove, type BigKey } from './keys-to-move.js';
@@ -149,6 +149,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
     }
     reached('mid-batches');
   }
+  await awaitSourceFailoverPause(source, move);
   await finalize(ctx, source, target, move);
   const durationMs = performance.now() - started;
   log?.debug({ keys, batches, durationMs: Math.round(durationMs) }, 'slot moved');

@@ -58,3 +58,55 @@ describe('closing a slot on a target whose writes are paused', () => {
     }
   });
 });
+
+/**
+ * The same pause on the source: its replica, once elected, takes every slot the source had in the
+ * replica's view with a new epoch, so a target must not take one of them during the pause either.
+ */
+describe('closing a slot whose source has its writes paused', () => {
+  let cluster: LocalCluster;
+  let pool: NodePool;
+  let a: LocalNode, b: LocalNode;
+
+  beforeAll(async () => {
+    cluster = await useCluster({ masters: 3 });
+    [a, b] = cluster.nodes as [LocalNode, LocalNode];
+    pool = new NodePool({});
+  });
+  afterAll(() => pool.close());
+
+  it.each([
+    ['grouped', 32, 300],
+    ['one slot at a time', 1, 301],
+  ])('%s: the target takes the slot only once the source is unpaused', async (_, groupSlots, slot) => {
+    const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
+    const migrator = new Migrator(pool, masters(topology), {}, { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots });
+    const source = cluster.connect(a);
+    const target = cluster.connect(b);
+    try {
+      // An empty slot: nothing else the move sends the source is held by a write pause.
+      await source.call('CLIENT', 'PAUSE', '20000', 'WRITE');
+      let settled = false;
+      const moved = migrator
+        .migrate({ slot, from: endpointOf(a), to: endpointOf(b) })
+        .finally(() => (settled = true));
+      await expect
+        .poll(async () => Number(/blocked_clients:(\d+)/.exec(await source.info('clients'))?.[1]), {
+          timeout: 10_000,
+        })
+        .toBeGreaterThanOrEqual(1);
+      expect(settled).toBe(false);
+      // The target still imports the slot: it has not closed it.
+      expect(String(await target.call('CLUSTER', 'NODES'))).toContain(`[${slot}-<-${a.id}]`);
+
+      await source.call('CLIENT', 'UNPAUSE');
+      expect((await moved).outcome).toBe('moved');
+      await migrator.flush();
+      expect(String(await target.call('CLUSTER', 'NODES'))).not.toContain(`[${slot}-<-`);
+    } finally {
+      await source.call('CLIENT', 'UNPAUSE');
+      source.disconnect();
+      target.disconnect();
+    }
+  });
+});
