@@ -9,8 +9,8 @@ import { failoverDuringApply } from '../harness/failover-scenario.js';
  * denied ... reqEpoch (226) < curEpoch (231)" (.635). The new master took both slots back with a higher
  * epoch, and the target dropped their keys. Verification had passed at the close, so apply exited 0.
  * It now reads every moved slot's owner at the end, and would exit 1 naming them (SLOT NOT WHERE
- * PLANNED). Nothing in the slot protocol holds a close while a source's replica is elected: the fence
- * of a target (MULTI + keyless EVAL) has no counterpart on the source yet.
+ * PLANNED). Since 6f57126 a close also waits out its source's manual-failover pause
+ * (awaitSourceFailoverPause), which that close ran inside; runs since: 8 of 8 passed (2026-11-26).
  */
 describe('apply while a source master fails over', () => {
   it('moves the rest of its slots from the promoted replica; nothing lost, nothing left open', async () => {
