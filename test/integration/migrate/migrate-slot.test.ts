@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NodePool,
@@ -6,6 +6,7 @@ import {
   readTopology,
   openSlots,
   parseAddress,
+  type NodeAddress,
   type Topology,
 } from '../../../src/cluster/index.js';
 import { DEFAULT_MIGRATOR_OPTIONS, Migrator, SlotOwnedElsewhereError } from '../../../src/migrate/index.js';
@@ -64,6 +65,67 @@ describe('migrateSlot on a real cluster', () => {
     const range = slots.find(([s, e]) => 10 >= s && 10 <= e)!;
     expect(range[2][2]).toBe(b.id);
   });
+
+  it.each([
+    ['one slot at a time', 1, 14],
+    ['grouped', 32, 15],
+  ])(
+    '%s: keeps the protocol order (IMPORTING, MIGRATING, MIGRATE, NODE on target, source, others)',
+    async (_, groupSlots, slot) => {
+      await seed(slot, 100);
+      // MONITOR hides CLUSTER (an admin command), so the order is read where slotshift sends it: every
+      // step awaits the one before, so the send order is the order the servers run them in.
+      const steps: string[] = [];
+      const role = new Map([
+        [a.port, 'source'],
+        [b.port, 'target'],
+        [c.port, 'other'],
+      ]);
+      const wrapped = new WeakSet<Redis>();
+      const recording = new (class extends NodePool {
+        override async get(addr: NodeAddress): Promise<Redis> {
+          const r = await super.get(addr);
+          if (!wrapped.has(r)) {
+            wrapped.add(r);
+            const send = r.sendCommand.bind(r);
+            r.sendCommand = (command, stream) => {
+              const args = command.args.map(String);
+              const name = command.name.toUpperCase();
+              if (
+                name === 'MIGRATE' ||
+                (name === 'CLUSTER' && args[0]?.toUpperCase() === 'SETSLOT' && args[1] === String(slot))
+              ) {
+                steps.push(
+                  `${role.get(addr.port)}: ${name === 'MIGRATE' ? 'MIGRATE' : args[2]!.toUpperCase()}`,
+                );
+              }
+              return send(command, stream);
+            };
+          }
+          return r;
+        }
+      })({});
+      try {
+        const m = new Migrator(
+          recording,
+          masters(await topo()),
+          {},
+          { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots },
+        );
+        expect((await m.migrate({ slot, from: endpointOf(a), to: endpointOf(b) })).outcome).toBe('moved');
+        await m.flush();
+      } finally {
+        await recording.close();
+      }
+      expect(steps.slice(0, 3)).toEqual(['target: IMPORTING', 'source: MIGRATING', 'source: MIGRATE']);
+      expect(steps.slice(steps.lastIndexOf('source: MIGRATE') + 1)).toEqual([
+        'target: NODE',
+        'source: NODE',
+        'other: NODE',
+      ]);
+      await expectOnlyOn(b, slot, keysInSlot(slot, 100, `s${slot}`));
+    },
+  );
 
   it('resumes after IMPORTING only (crash before MIGRATING)', async () => {
     const keys = await seed(11, 50);
