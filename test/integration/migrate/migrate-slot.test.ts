@@ -67,8 +67,8 @@ describe('migrateSlot on a real cluster', () => {
   });
 
   it.each([
-    ['one slot at a time', 1, 14],
-    ['grouped', 32, 15],
+    ['one slot at a time', 1, 20],
+    ['grouped', 32, 21],
   ])(
     '%s: keeps the protocol order (IMPORTING, MIGRATING, MIGRATE, NODE on target, source, others)',
     async (_, groupSlots, slot) => {
