@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseByteSize } from '../config/index.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { DEFAULT_MIGRATOR_OPTIONS, type MigratorOptions } from '../migrate/index.js';
+import { migratorOptionsFor, type MigratorOptions, type MoveSettings } from '../migrate/index.js';
 import { parsePositiveInt } from './parse-flags.js';
 
 /** How a process moves slots: `apply` and `worker` take the same flags, so extra workers obey them too. */
@@ -28,11 +28,8 @@ export function withMoveOptions(cmd: Command): Command {
     );
 }
 
-/** The migrator settings and the verify switch the flags ask for, checked. */
-export function moveOptionsFrom(
-  flags: MoveFlags,
-  groupSlots: number,
-): { migrator: MigratorOptions; verify: boolean } {
+/** The move settings the flags ask for, checked. */
+export function moveSettingsFrom(flags: MoveFlags, groupSlots: number): MoveSettings {
   const maxBatchBytes = parseByteSize(flags.maxBatchBytes);
   if (typeof maxBatchBytes === 'string' || maxBatchBytes <= 0) {
     throw new InvalidOptionError(
@@ -43,17 +40,15 @@ export function moveOptionsFrom(
     );
   }
   return {
-    migrator: {
-      ...DEFAULT_MIGRATOR_OPTIONS,
-      migrateTimeoutMs: parsePositiveInt('--migrate-timeout', flags.migrateTimeout),
-      batch: {
-        ...DEFAULT_MIGRATOR_OPTIONS.batch,
-        targetMs: parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs),
-      },
-      verify: flags.verify,
-      groupSlots,
-      maxBatchBytes,
-    },
     verify: flags.verify,
+    latencyBudgetMs: parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs),
+    maxBatchBytes,
+    migrateTimeoutMs: parsePositiveInt('--migrate-timeout', flags.migrateTimeout),
+    groupSlots,
   };
+}
+
+/** What `startSlotWorker` takes for `settings`. */
+export function workerMoveOptions(settings: MoveSettings): { migrator: MigratorOptions; verify: boolean } {
+  return { migrator: migratorOptionsFor(settings), verify: settings.verify };
 }

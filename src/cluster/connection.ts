@@ -109,7 +109,7 @@ export function classifyConnectError(addr: string, e: unknown, usingTls: boolean
   const err = e instanceof Error ? e : new Error(String(e));
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const msg = err.message;
-  if (/WRONGPASS|NOAUTH|invalid username-password|AUTH.*without any password|NOPERM/i.test(msg)) {
+  if (isAuthFailure(msg)) {
     return new AuthenticationError(addr, firstLine(msg));
   }
   if (/SSL|TLS|certificate|CERT_|self[- ]signed|wrong version number|EPROTO/i.test(`${code} ${msg}`)) {
@@ -157,6 +157,11 @@ function describeTlsError(code: string, msg: string): string {
     return 'the server rejected the client certificate (--tls-cert is not signed by a CA the server trusts, or is not valid for client authentication)';
   }
   return firstLine(msg);
+}
+
+/** Whether a server's reply says it refused the credentials (or that some were needed). */
+export function isAuthFailure(message: string): boolean {
+  return /WRONGPASS|NOAUTH|invalid username-password|AUTH.*without any password|NOPERM/i.test(message);
 }
 
 /** What went wrong connecting, in a few words ("connection refused", "host name not found", ...). */

@@ -2,8 +2,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { parseAddress } from '../cluster/index.js';
 import { DEFAULT_WORKER_LIMITS } from '../queue/worker-limits.js';
-import { DEFAULT_MIGRATOR_OPTIONS } from '../migrate/migrator.js';
-import { DEFAULT_MAX_BATCH_BYTES } from '../migrate/keys-to-move.js';
+import { DEFAULT_MOVE_SETTINGS, type MoveSettings } from '../migrate/migrator.js';
 import { byteSize, strictObject } from './units.js';
 
 const INLINE_SECRET =
@@ -27,15 +26,6 @@ const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as SLOTSHIFT_PASSWORD');
 const filePath = z.string().min(1, 'must be a file path');
-/** The defaults of `apply`'s move flags, as the daemon's `moves` section. */
-const DEFAULT_MOVES = {
-  verify: DEFAULT_MIGRATOR_OPTIONS.verify,
-  latencyBudgetMs: DEFAULT_MIGRATOR_OPTIONS.batch.targetMs,
-  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
-  migrateTimeoutMs: DEFAULT_MIGRATOR_OPTIONS.migrateTimeoutMs,
-  groupSlots: DEFAULT_MIGRATOR_OPTIONS.groupSlots,
-};
-
 const positiveInt = z.number().int('must be a whole number').positive('must be at least 1');
 
 const TlsSchema = strictObject({
@@ -104,12 +94,12 @@ export const ConfigFileSchema = strictObject({
   }).default(DEFAULT_WORKER_LIMITS),
   // How the daemon's workers move slots: the flags of `apply` and `worker` of the same names.
   moves: strictObject({
-    verify: z.boolean().default(DEFAULT_MOVES.verify),
-    latencyBudgetMs: positiveInt.default(DEFAULT_MOVES.latencyBudgetMs),
-    maxBatchBytes: byteSize().default(DEFAULT_MOVES.maxBatchBytes),
-    migrateTimeoutMs: positiveInt.default(DEFAULT_MOVES.migrateTimeoutMs),
-    groupSlots: positiveInt.default(DEFAULT_MOVES.groupSlots),
-  }).default(DEFAULT_MOVES),
+    verify: z.boolean().default(DEFAULT_MOVE_SETTINGS.verify),
+    latencyBudgetMs: positiveInt.default(DEFAULT_MOVE_SETTINGS.latencyBudgetMs),
+    maxBatchBytes: byteSize().default(DEFAULT_MOVE_SETTINGS.maxBatchBytes),
+    migrateTimeoutMs: positiveInt.default(DEFAULT_MOVE_SETTINGS.migrateTimeoutMs),
+    groupSlots: positiveInt.default(DEFAULT_MOVE_SETTINGS.groupSlots),
+  }).default(DEFAULT_MOVE_SETTINGS),
   http: HttpSchema.default({ listen: '127.0.0.1:9187' }),
   log: strictObject({ level: z.enum(LOG_LEVELS).default('info') }).default({ level: 'info' }),
   plans: filePath.default('plans'),
@@ -151,18 +141,7 @@ export interface SlotshiftConfig {
     readonly nice: number;
   };
   /** How the daemon's workers move slots (`apply --no-verify`, `--latency-budget-ms`, ...). */
-  readonly moves: {
-    /** @defaultValue true */
-    readonly verify: boolean;
-    /** @defaultValue 5 */
-    readonly latencyBudgetMs: number;
-    /** @defaultValue 4 MiB */
-    readonly maxBatchBytes: number;
-    /** @defaultValue 10000 */
-    readonly migrateTimeoutMs: number;
-    /** @defaultValue 32 */
-    readonly groupSlots: number;
-  };
+  readonly moves: MoveSettings;
   readonly http: { readonly listen: string; readonly token: ValueSource | null };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
   /** Absolute path of a plan file or a directory of them. @defaultValue `plans` beside the config */

@@ -433,7 +433,6 @@ async function setNodeOnTarget(
   }
 }
 
-/** Owner of `slot` in `node`'s own view, from CLUSTER SLOTS (cheap next to CLUSTER NODES parsing). */
 /**
  * A target answers every command with CLUSTERDOWN (RESTORE-ASKING of a MIGRATE included) while a
  * slot has no owner in its view. A failover of a source leaves it so: when the target hears that the
@@ -474,6 +473,7 @@ export async function adoptUnownedImports(target: Redis, log?: Logger): Promise<
   return adopted;
 }
 
+/** Owner of `slot` in `node`'s own view, from CLUSTER SLOTS (cheap next to CLUSTER NODES parsing). */
 async function ownerSeenBy(node: Redis, slot: number): Promise<SlotEndpoint | null> {
   const reply = (await node.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string?]]>;
   for (const [start, end, master] of reply) {

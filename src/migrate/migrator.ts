@@ -43,6 +43,38 @@ export const DEFAULT_MIGRATOR_OPTIONS: MigratorOptions = {
   maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
 };
 
+/**
+ * The move settings an operator sets: `apply`'s and `worker`'s flags, the daemon config's `moves`.
+ * One shape for the three, so they cannot drift apart.
+ */
+export interface MoveSettings {
+  readonly verify: boolean;
+  readonly latencyBudgetMs: number;
+  readonly maxBatchBytes: number;
+  readonly migrateTimeoutMs: number;
+  readonly groupSlots: number;
+}
+
+export const DEFAULT_MOVE_SETTINGS: MoveSettings = {
+  verify: DEFAULT_MIGRATOR_OPTIONS.verify,
+  latencyBudgetMs: DEFAULT_MIGRATOR_OPTIONS.batch.targetMs,
+  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+  migrateTimeoutMs: DEFAULT_MIGRATOR_OPTIONS.migrateTimeoutMs,
+  groupSlots: DEFAULT_MIGRATOR_OPTIONS.groupSlots,
+};
+
+/** The migrator options for `settings`, the rest at their defaults. */
+export function migratorOptionsFor(settings: MoveSettings): MigratorOptions {
+  return {
+    ...DEFAULT_MIGRATOR_OPTIONS,
+    migrateTimeoutMs: settings.migrateTimeoutMs,
+    batch: { ...DEFAULT_MIGRATOR_OPTIONS.batch, targetMs: settings.latencyBudgetMs },
+    verify: settings.verify,
+    groupSlots: settings.groupSlots,
+    maxBatchBytes: settings.maxBatchBytes,
+  };
+}
+
 /** The long-lived pieces `migrateSlot` shares across slots: batch sizers per source, the announcer. */
 export class Migrator {
   private readonly sizers = new Map<string, BatchSizer>();

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { connectFailureDetail, type Topology } from '../cluster/index.js';
+import { connectFailureDetail, isAuthFailure, type Topology } from '../cluster/index.js';
 import { InvalidOptionError, QueueUnreachableError } from '../errors/index.js';
 
 /** host:port of a queue URL, for messages (never its credentials). */
@@ -30,7 +30,7 @@ export async function probeQueue(queueUrl: string): Promise<{ clusterNodeId: str
   } catch (e) {
     const err = lastError ?? e;
     const message = err instanceof Error ? err.message : String(err);
-    const detail = /WRONGPASS|NOAUTH|NOPERM|invalid username-password/i.test(message)
+    const detail = isAuthFailure(message)
       ? `authentication failed (${message.split('\n')[0]}): give the credentials in the URL, redis://USER:PASSWORD@HOST:PORT`
       : connectFailureDetail(err);
     r.disconnect();

@@ -57,7 +57,6 @@ return redis.call('ZCARD', KEYS[1])
  */
 export class QueueCloseTurns implements SharedCloseTurns {
   private readonly token = randomUUID();
-
   private readonly keys: [string, string];
 
   /** `keys`: the plan's `closeTurn` and `closeEpoch` (planKeys). */

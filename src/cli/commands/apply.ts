@@ -34,7 +34,7 @@ import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
 import { withConfigFile } from '../config-file.js';
-import { moveOptionsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
+import { moveSettingsFrom, withMoveOptions, workerMoveOptions, type MoveFlags } from '../move-options.js';
 import {
   queueUrlFrom,
   withQueueOptions,
@@ -90,7 +90,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
   // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
   const log = createLogger(process.env['SLOTSHIFT_LOG_LEVEL'] ?? (process.stderr.isTTY ? 'warn' : 'info'));
   const { groupSlots, ...limits } = workerSizingFrom(flags, log);
-  const moving = moveOptionsFrom(flags, groupSlots);
+  const moving = workerMoveOptions(moveSettingsFrom(flags, groupSlots));
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;

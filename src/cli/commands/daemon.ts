@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseAddress, type ConnectionOptions } from '../../cluster/index.js';
 import { loadConfig, resolveValue, type SlotshiftConfig } from '../../config/index.js';
-import { DEFAULT_MIGRATOR_OPTIONS } from '../../migrate/index.js';
+import { migratorOptionsFor } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
 import { lowerCpuPriority, queueUrlFrom } from '../queue-options.js';
 import { DEFAULT_QUEUE_NAME } from '../../queue/index.js';
@@ -58,14 +58,7 @@ export function daemonCommand(program: Command): void {
         listen: flags.listen ?? config.http.listen,
         token,
         workers: config.workers,
-        migrator: {
-          ...DEFAULT_MIGRATOR_OPTIONS,
-          verify: config.moves.verify,
-          batch: { ...DEFAULT_MIGRATOR_OPTIONS.batch, targetMs: config.moves.latencyBudgetMs },
-          maxBatchBytes: config.moves.maxBatchBytes,
-          migrateTimeoutMs: config.moves.migrateTimeoutMs,
-          groupSlots: config.moves.groupSlots,
-        },
+        migrator: migratorOptionsFor(config.moves),
         log,
       });
       await new Promise<void>((done) => {

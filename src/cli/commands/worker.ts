@@ -10,7 +10,7 @@ import {
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
-import { moveOptionsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
+import { moveSettingsFrom, withMoveOptions, workerMoveOptions, type MoveFlags } from '../move-options.js';
 import { withConfigFile } from '../config-file.js';
 
 interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags, MoveFlags {}
@@ -35,27 +35,16 @@ export function workerCommand(program: Command): void {
     const flags = withConfigFile(given);
     const log = createLogger();
     const { groupSlots, ...limits } = workerSizingFrom(flags, log);
-    const moving = moveOptionsFrom(flags, groupSlots);
+    const settings = moveSettingsFrom(flags, groupSlots);
     const worker = startSlotWorker({
       queueUrl: queueUrlFrom(flags),
       queueName: flags.queueName,
       cluster: connectionFrom(flags),
       ...limits,
-      ...moving,
+      ...workerMoveOptions(settings),
       log,
     });
-    log.info(
-      {
-        queue: flags.queueName,
-        ...limits,
-        groupSlots,
-        verify: moving.verify,
-        latencyBudgetMs: moving.migrator.batch.targetMs,
-        maxBatchBytes: moving.migrator.maxBatchBytes,
-        migrateTimeoutMs: moving.migrator.migrateTimeoutMs,
-      },
-      'worker started',
-    );
+    log.info({ queue: flags.queueName, ...limits, ...settings }, 'worker started');
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         log.info('stopping: finishing the slots in flight');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodePool, masters, parseAddress, readTopology } from '../../../src/cluster/index.js';
-import { DEFAULT_MIGRATOR_OPTIONS, Migrator } from '../../../src/migrate/index.js';
+import type { Redis } from 'ioredis';
+import { DEFAULT_MIGRATOR_OPTIONS, Migrator, type SlotMoveResult } from '../../../src/migrate/index.js';
 import { endpointOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
 
 /**
@@ -21,36 +22,48 @@ describe('closing a slot while a failover pauses the writes of its target or its
   });
   afterAll(() => pool.close());
 
+  /**
+   * Pauses `paused`'s writes, starts moving `slot` from a to b, and resolves once the move is held
+   * there (a blocked client on `paused`) and has not settled; `unpause` lets it finish.
+   */
+  async function moveHeldByPause(paused: Redis, groupSlots: number, slot: number) {
+    const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
+    const migrator = new Migrator(pool, masters(topology), {}, { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots });
+    await paused.call('CLIENT', 'PAUSE', '20000', 'WRITE');
+    let settled = false;
+    const moved = migrator
+      .migrate({ slot, from: endpointOf(a), to: endpointOf(b) })
+      .finally(() => (settled = true));
+    await expect
+      .poll(async () => Number(/blocked_clients:(\d+)/.exec(await paused.info('clients'))?.[1]), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThanOrEqual(1);
+    expect(settled).toBe(false);
+    return {
+      unpause: async (): Promise<SlotMoveResult> => {
+        await paused.call('CLIENT', 'UNPAUSE');
+        const result = await moved;
+        await migrator.flush();
+        return result;
+      },
+    };
+  }
+
   it.each([
     ['grouped', 32, 200],
     ['one slot at a time', 1, 201],
   ])('%s: the target takes the slot only once the pause ends', async (_, groupSlots, slot) => {
-    const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
-    const migrator = new Migrator(pool, masters(topology), {}, { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots });
     const target = cluster.connect(b);
     const ownerSeenByTarget = async (): Promise<number> => {
       const slots = (await target.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
       return slots.find(([start, end]) => slot >= start && slot <= end)![2][1];
     };
     try {
-      await target.call('CLIENT', 'PAUSE', '20000', 'WRITE');
-      let settled = false;
-      const moved = migrator
-        .migrate({ slot, from: endpointOf(a), to: endpointOf(b) })
-        .finally(() => (settled = true));
-
       // The closing transaction is held by the pause: it shows as a blocked client on the target.
-      await expect
-        .poll(async () => Number(/blocked_clients:(\d+)/.exec(await target.info('clients'))?.[1]), {
-          timeout: 10_000,
-        })
-        .toBeGreaterThanOrEqual(1);
-      expect(settled).toBe(false);
+      const held = await moveHeldByPause(target, groupSlots, slot);
       expect(await ownerSeenByTarget()).toBe(a.port);
-
-      await target.call('CLIENT', 'UNPAUSE');
-      expect((await moved).outcome).toBe('moved');
-      await migrator.flush();
+      expect((await held.unpause()).outcome).toBe('moved');
       expect(await ownerSeenByTarget()).toBe(b.port);
     } finally {
       await target.call('CLIENT', 'UNPAUSE');
@@ -64,29 +77,14 @@ describe('closing a slot while a failover pauses the writes of its target or its
     ['grouped', 32, 300],
     ['one slot at a time', 1, 301],
   ])('%s: the target takes the slot only once the source is unpaused', async (_, groupSlots, slot) => {
-    const topology = await readTopology(pool, cluster.seeds.map(parseAddress));
-    const migrator = new Migrator(pool, masters(topology), {}, { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots });
     const source = cluster.connect(a);
     const target = cluster.connect(b);
     try {
       // An empty slot: nothing else the move sends the source is held by a write pause.
-      await source.call('CLIENT', 'PAUSE', '20000', 'WRITE');
-      let settled = false;
-      const moved = migrator
-        .migrate({ slot, from: endpointOf(a), to: endpointOf(b) })
-        .finally(() => (settled = true));
-      await expect
-        .poll(async () => Number(/blocked_clients:(\d+)/.exec(await source.info('clients'))?.[1]), {
-          timeout: 10_000,
-        })
-        .toBeGreaterThanOrEqual(1);
-      expect(settled).toBe(false);
+      const held = await moveHeldByPause(source, groupSlots, slot);
       // The target still imports the slot: it has not closed it.
       expect(String(await target.call('CLUSTER', 'NODES'))).toContain(`[${slot}-<-${a.id}]`);
-
-      await source.call('CLIENT', 'UNPAUSE');
-      expect((await moved).outcome).toBe('moved');
-      await migrator.flush();
+      expect((await held.unpause()).outcome).toBe('moved');
       expect(String(await target.call('CLUSTER', 'NODES'))).not.toContain(`[${slot}-<-`);
     } finally {
       await source.call('CLIENT', 'UNPAUSE');
