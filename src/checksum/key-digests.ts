@@ -1,4 +1,4 @@
-import calculateSlot from 'cluster-key-slot';
+import { keySlot } from '../cluster/index.js';
 import type { Redis } from 'ioredis';
 import { DIGEST_BATCH_SCRIPT, DIGEST_CHUNK_SCRIPT, STRING_PIECE_BYTES } from './digest-lua.js';
 import { KeyChangedDuringDigestError, UnsupportedKeyTypeError } from './errors.js';
@@ -25,7 +25,7 @@ export async function keyDigests(
   const out = new Array<Digest | null>(keys.length).fill(null);
   const bySlot = new Map<number, number[]>();
   keys.forEach((k, i) => {
-    const slot = calculateSlot(k);
+    const slot = keySlot(k);
     let list = bySlot.get(slot);
     if (!list) bySlot.set(slot, (list = []));
     list.push(i);

@@ -6,3 +6,4 @@ export * from './node-pool.js';
 export * from './read-topology.js';
 export * from './run-script.js';
 export * from './failover-watch.js';
+export * from './key-slot.js';

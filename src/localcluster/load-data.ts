@@ -1,4 +1,4 @@
-import calculateSlot from 'cluster-key-slot';
+import { keySlot } from '../cluster/index.js';
 import { Redis } from 'ioredis';
 import type { LocalCluster } from './local-cluster.js';
 
@@ -33,7 +33,7 @@ export async function loadStrings(cluster: LocalCluster, options: LoadOptions): 
       const pipelines = new Map<number, ReturnType<Redis['pipeline']>>();
       for (let i = from; i < Math.min(options.keys, from + chunk); i++) {
         const key = `${prefix}:${i}`;
-        const port = owners[calculateSlot(key)]!;
+        const port = owners[keySlot(key)]!;
         let p = pipelines.get(port);
         if (!p) pipelines.set(port, (p = conns.get(port)!.pipeline()));
         p.set(key, valueFor(key, valueBytes));

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { infoNumber, parseClusterNodes, type NodeAddress, type NodePool } from '../cluster/index.js';
-import calculateSlot from 'cluster-key-slot';
+import { keySlot, infoNumber, parseClusterNodes, type NodeAddress, type NodePool } from '../cluster/index.js';
 import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
 import type { CloseTurns } from './close-turns.js';
@@ -270,7 +269,7 @@ async function migrate(
   keys: readonly string[],
   timeoutMs: number,
   replace: boolean,
-  slot: number = calculateSlot(keys[0]!),
+  slot: number = keySlot(keys[0]!),
 ): Promise<void> {
   const args = migrateArgs(ctx, to, keys, timeoutMs, replace);
   // "NOKEY" (every key expired or was deleted meanwhile) is a success: nothing was left to move.

@@ -1,7 +1,6 @@
-import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisOptions, type ConnectionOptions, type NodeAddress } from '../cluster/index.js';
+import { keySlot, redisOptions, type ConnectionOptions, type NodeAddress } from '../cluster/index.js';
 import { errorMessage } from './redis-reply-error.js';
 
 /**
@@ -133,7 +132,7 @@ export class WriteWatcher {
       });
       sub.on('error', () => {});
       sub.on('message', (_channel: string, key: string) => {
-        const slot = calculateSlot(key);
+        const slot = keySlot(key);
         const slotWrites = this.writes.get(slot);
         if (slotWrites) slotWrites.set(key, Date.now());
       });
