@@ -17,7 +17,7 @@ export function withQueueOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--queue <url>',
-        'Redis that holds the job queue, e.g. redis://127.0.0.1:6379 (not the cluster being rebalanced)',
+        'Redis that holds the job queue, e.g. redis://127.0.0.1:6379: a separate Redis, or a node of the cluster only with a hash-tagged --queue-name and its slot pinned (README: the queue on the cluster)',
       ).env('SLOTSHIFT_QUEUE_URL'),
     )
     .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)

@@ -23,7 +23,8 @@ import {
   MOVE_SLOT_JOB,
   PlanQueue,
   planKeys,
-  refuseQueueOnCluster,
+  assertQueueSlotPinned,
+  locateQueue,
   slotJobsFor,
   planMasters,
   startSlotWorker,
@@ -227,7 +228,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       topologyOk = false;
       throw e;
     }
-    await refuseQueueOnCluster(o.queueUrl, topology);
+    const queueHome = await locateQueue(o.queueUrl, queueName, topology);
     const files = loadPlanFiles(o.plans);
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
@@ -262,6 +263,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       if (!windowOf(f, now).open) continue;
       const policy = policyFromPlanFile(f, topology);
       const next = await planFromCluster(pool, topology, policy, o.sampleKeysPerSlot);
+      assertQueueSlotPinned(queueHome, next, `plan file ${f.file}`);
       if (next.moves.length === 0) continue;
       const plog = log.child({ planId: next.planId, plan: f.name });
       const current = await planQueue.currentPlan();

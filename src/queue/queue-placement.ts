@@ -1,6 +1,15 @@
 import { Redis } from 'ioredis';
-import { connectFailureDetail, isAuthFailure, type Topology } from '../cluster/index.js';
+import {
+  connectFailureDetail,
+  isAuthFailure,
+  openSlots,
+  keySlot,
+  type ClusterNode,
+  type SlotRange,
+  type Topology,
+} from '../cluster/index.js';
 import { InvalidOptionError, QueueUnreachableError } from '../errors/index.js';
+import { DEFAULT_QUEUE_NAME } from './slot-job.js';
 
 /** host:port of a queue URL, for messages (never its credentials). */
 function queueAddress(queueUrl: string): string {
@@ -46,21 +55,120 @@ export async function probeQueue(queueUrl: string): Promise<{ clusterNodeId: str
 }
 
 /**
- * Keeping the queue on the cluster it rebalances would move the queue's own keys mid-plan. The
- * address is compared first; then the queue Redis is asked who it is (`CLUSTER MYID`), which also
- * catches another name for a node (`localhost`, a DNS name, a NAT address). An unreachable queue is
- * refused here too, before anything is planned.
+ * The slot every key of a queue hashes to, or null when they spread over many. BullMQ's keys are
+ * `bull:<name>:...` and slotshift's own `<name>:slotshift:...`; neither part around the name holds
+ * a brace, so the name's hash tag (the text between its first `{` and the next `}`, when not empty)
+ * is the first of every key, and Redis hashes that alone.
  */
-export async function refuseQueueOnCluster(queueUrl: string, topology: Topology): Promise<void> {
-  const addr = queueAddress(queueUrl);
-  const refuse = (what: string): never => {
+export function queueKeySlot(queueName: string): number | null {
+  const open = queueName.indexOf('{');
+  if (open < 0) return null;
+  const close = queueName.indexOf('}', open + 1);
+  if (close < 0 || close === open + 1) return null;
+  return keySlot(queueName.slice(open + 1, close));
+}
+
+/** A queue kept on the cluster it rebalances: every key in `slot`, served by `node`. */
+export interface QueueOnCluster {
+  readonly node: ClusterNode;
+  readonly slot: number;
+  readonly queueName: string;
+}
+
+function ownerOf(topology: Topology, slot: number): ClusterNode | undefined {
+  return topology.nodes.find(
+    (n) => n.role === 'master' && n.slots.some((r) => r.start <= slot && slot <= r.end),
+  );
+}
+
+/**
+ * Whether the queue may live where it is. A queue on a separate Redis (null) always may. On a node
+ * of the cluster being rebalanced a plan would otherwise move the queue's own keys mid-plan, so it
+ * may only when all its keys share one slot (a hash tag in the queue name), that node is the slot's
+ * master, and the slot is not open. The plan must also pin the slot: see assertQueueSlotPinned.
+ */
+export function placeQueue(
+  queueName: string,
+  queueAddr: string,
+  queueNode: ClusterNode | undefined,
+  topology: Topology,
+): QueueOnCluster | null {
+  if (!queueNode) return null;
+  const where = `${queueAddr} (node ${queueNode.id.slice(0, 8)})`;
+  const slot = queueKeySlot(queueName);
+  if (slot === null) {
+    const tagged = `{${queueName.replace(/[{}]/g, '') || DEFAULT_QUEUE_NAME}}`;
+    const tagSlot = queueKeySlot(tagged)!;
+    const owner = ownerOf(topology, tagSlot);
     throw new InvalidOptionError(
       '--queue',
-      `${what} is a node of the cluster being rebalanced; keep the queue on a separate Redis (e.g. a small standalone instance)`,
+      `${where} is a node of the cluster being rebalanced, and queue name "${queueName}" has no hash tag, ` +
+        `so the queue's keys would spread over the cluster's slots and move with them. Keep the queue on a ` +
+        `separate Redis (e.g. a small standalone instance), or keep every queue key in one pinned slot: ` +
+        `--queue-name '${tagged}' --pin ${tagSlot}` +
+        (owner ? ` --queue redis://${owner.host}:${owner.port} (that slot's master)` : ''),
     );
-  };
-  if (topology.nodes.some((n) => `${n.host}:${n.port}` === addr)) refuse(addr);
+  }
+  const owner = ownerOf(topology, slot);
+  if (owner?.id !== queueNode.id) {
+    throw new InvalidOptionError(
+      '--queue',
+      `the keys of queue "${queueName}" live in slot ${slot}, which ${where} does not serve` +
+        (owner
+          ? `; its master is ${owner.host}:${owner.port} (node ${owner.id.slice(0, 8)}): point --queue there`
+          : ': no master serves it; run slotshift fix first'),
+    );
+  }
+  const open = openSlots(topology).find((o) => o.slot === slot);
+  if (open) {
+    throw new InvalidOptionError(
+      '--queue',
+      `the keys of queue "${queueName}" live in slot ${slot}, which is open (${open.state} on node ${open.nodeId.slice(0, 8)}); run slotshift fix first`,
+    );
+  }
+  return { node: queueNode, slot, queueName };
+}
+
+/**
+ * Finds where the queue is: a separate Redis (null), or a node of the cluster being rebalanced,
+ * by address first and then by asking it (`CLUSTER MYID`, which also catches another name for a
+ * node: `localhost`, a DNS name, a NAT address). An unreachable queue is refused here too, before
+ * anything is planned; so is a queue on the cluster that placeQueue refuses.
+ */
+export async function locateQueue(
+  queueUrl: string,
+  queueName: string,
+  topology: Topology,
+): Promise<QueueOnCluster | null> {
+  const addr = queueAddress(queueUrl);
   const { clusterNodeId } = await probeQueue(queueUrl);
-  const node = clusterNodeId === null ? undefined : topology.nodes.find((n) => n.id === clusterNodeId);
-  if (node) refuse(`${addr} (node ${node.id.slice(0, 8)}, ${node.host}:${node.port})`);
+  const node =
+    topology.nodes.find((n) => n.id === clusterNodeId) ??
+    topology.nodes.find((n) => `${n.host}:${n.port}` === addr);
+  return placeQueue(queueName, addr, node, topology);
+}
+
+/**
+ * A plan run with its queue on the cluster must leave the queue's slot where it is: the policy
+ * pins it. Checked against the plan's moves too, as a saved plan file may have been edited.
+ * `origin` says where the policy came from, for the fix in the message.
+ */
+export function assertQueueSlotPinned(
+  queue: QueueOnCluster | null,
+  plan: {
+    readonly policy: { readonly pin: readonly SlotRange[] };
+    readonly moves: readonly { slot: number }[];
+  },
+  origin: string,
+): void {
+  if (!queue) return;
+  const { slot } = queue;
+  const pinned = plan.policy.pin.some((r) => r.start <= slot && slot <= r.end);
+  if (pinned && !plan.moves.some((m) => m.slot === slot)) return;
+  throw new InvalidOptionError(
+    '--pin',
+    `the queue "${queue.queueName}" lives on this cluster, in slot ${slot} of ${queue.node.host}:${queue.node.port}, ` +
+      `and ${origin} ${pinned ? 'moves that slot' : 'does not pin it'}; pin it so no plan moves the queue: ` +
+      `--pin ${slot}, or pin: [${slot}] in a plan file`,
+  );
 }

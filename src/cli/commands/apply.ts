@@ -15,7 +15,8 @@ import { DEFAULT_BIG_KEY_BYTES } from '../../migrate/index.js';
 import {
   DEFAULT_QUEUE_NAME,
   PlanQueue,
-  refuseQueueOnCluster,
+  assertQueueSlotPinned,
+  locateQueue,
   slotJobsFor,
   planMasters,
   startSlotWorker,
@@ -98,7 +99,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
   try {
     topology = await readTopology(pool, seeds);
     electionsBefore = await electionsRun(pool, topology.nodes);
-    await refuseQueueOnCluster(queueUrl, topology);
+    const queueHome = await locateQueue(queueUrl, flags.queueName, topology);
     const resumable = flags.file ? null : await unfinishedPlan(queueUrl, flags.queueName, topology);
     if (resumable) {
       plan = resumable;
@@ -118,6 +119,11 @@ async function runApply(given: ApplyFlags): Promise<number> {
         flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
       plan = await planFromCluster(pool, topology, policyFromFlags(flags), sample);
     }
+    assertQueueSlotPinned(
+      queueHome,
+      plan,
+      resumable ? 'the unfinished plan on the queue' : flags.file ? flags.file : 'the plan',
+    );
   } finally {
     await pool.close();
   }

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { masters, openSlots, slotCount } from '../../../src/cluster/index.js';
+import { Redis } from 'ioredis';
+import { keySlot, masters, openSlots, slotCount } from '../../../src/cluster/index.js';
 import { parsePlan } from '../../../src/planner/index.js';
 import {
   expectSettled,
@@ -128,18 +129,76 @@ describe('slotshift apply', () => {
     });
   });
 
-  it('refuses a queue on the cluster being rebalanced, by address or under another name', async () => {
-    const cluster = await startLocalCluster({ masters: 2, emptyMasters: 1 });
+  it('keeps its queue on the cluster only in one pinned slot of the node named', async () => {
+    const cluster = await startLocalCluster({ masters: 3, emptyMasters: 1 });
     try {
+      await loadStrings(cluster, { keys: 2_000, prefix: 'load' });
       const before = await expectSettled(cluster);
-      const node = cluster.nodes[1]!;
-      for (const queueUrl of [`redis://${cluster.seeds[1]}`, `redis://localhost:${node.port}`]) {
-        const args = ['--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queueUrl, '--yes'];
-        const r = await runCli(['apply', ...args]);
+      const queueName = '{ssq}';
+      const slot = keySlot('ssq');
+      const owner = before.nodes.find((n) => n.id === before.owners[slot])!;
+      const other = masters(before).find((n) => n.id !== owner.id && n.slots.length > 0)!;
+      const apply = (queueUrl: string, ...more: string[]) =>
+        runCli([
+          'apply',
+          '--seed',
+          cluster.seeds[0]!,
+          '--use-empty-masters',
+          '--queue',
+          queueUrl,
+          '--yes',
+          ...more,
+        ]);
+
+      // Untagged, by address or under another name: the fix names a tag, its slot and its master.
+      const untaggedSlot = keySlot('slotshift');
+      for (const queueUrl of [`redis://${other.host}:${other.port}`, `redis://localhost:${other.port}`]) {
+        const r = await apply(queueUrl);
         expect(r.code, queueUrl).toBe(2);
         expect(r.stderr).toContain('is a node of the cluster being rebalanced');
+        expect(r.stderr).toContain(`--queue-name '{slotshift}' --pin ${untaggedSlot}`);
       }
+      const wrongNode = await apply(
+        `redis://${other.host}:${other.port}`,
+        '--queue-name',
+        queueName,
+        '--pin',
+        String(slot),
+      );
+      expect(wrongNode.code).toBe(2);
+      expect(wrongNode.stderr).toContain(`its master is ${owner.host}:${owner.port}`);
+      const unpinned = await apply(`redis://localhost:${owner.port}`, '--queue-name', queueName);
+      expect(unpinned.code).toBe(2);
+      expect(unpinned.stderr).toContain(`does not pin it; pin it so no plan moves the queue: --pin ${slot}`);
       expect((await expectSettled(cluster)).owners).toEqual(before.owners);
+
+      const traffic = startTraffic(cluster.nodes[0]!, 'app');
+      const queueUrl = `redis://${owner.host}:${owner.port}`;
+      const r = await apply(queueUrl, '--queue-name', queueName, '--pin', String(slot));
+      const report = await traffic.stop();
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      expect(report.errors).toEqual([]);
+      expect(report.lost).toEqual([]);
+      const after = await expectSettled(cluster);
+      expect(after.owners[slot]).toBe(owner.id);
+      const counts = masters(after).map((m) => slotCount(m.slots));
+      expect(Math.min(...counts)).toBeGreaterThan((16384 / 4) * 0.97);
+      expect(await missingLoadedKeys(cluster, 'load', 2_000)).toEqual([]);
+      // The queue's keys, BullMQ's and slotshift's, all sit in the pinned slot.
+      const queueNode = new Redis(queueUrl);
+      try {
+        const keys = await queueNode.keys('*ssq*');
+        expect(keys.some((k) => k.startsWith('bull:{ssq}:'))).toBe(true);
+        expect(keys.some((k) => k.startsWith('{ssq}:slotshift:plan:'))).toBe(true);
+        expect(new Set(keys.map((k) => keySlot(k)))).toEqual(new Set([slot]));
+        const progress = await runCli(['progress', '--queue', queueUrl, '--queue-name', queueName, '--json']);
+        expect(progress.code).toBe(0);
+        const p = JSON.parse(progress.stdout) as { done: number; total: number; failed: number };
+        expect(p.total).toBeGreaterThan(4000);
+        expect(p).toMatchObject({ done: p.total, failed: 0 });
+      } finally {
+        queueNode.disconnect();
+      }
     } finally {
       await cluster.stop();
     }
