@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log/index.js';
-import { startSlotWorker } from '../../queue/index.js';
+import { probeQueue, startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
 import {
   queueUrlFrom,
@@ -36,8 +36,12 @@ export function workerCommand(program: Command): void {
     const log = createLogger();
     const { groupSlots, ...limits } = workerSizingFrom(flags, log);
     const settings = moveSettingsFrom(flags, groupSlots);
+    const queueUrl = queueUrlFrom(flags);
+    // Once running, a worker rides out a queue restart by retrying; a queue it cannot reach at the
+    // start is far more likely a wrong --queue, which retrying would only hide.
+    await probeQueue(queueUrl);
     const worker = startSlotWorker({
-      queueUrl: queueUrlFrom(flags),
+      queueUrl,
       queueName: flags.queueName,
       cluster: connectionFrom(flags),
       ...limits,

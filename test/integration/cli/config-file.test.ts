@@ -28,9 +28,10 @@ describe("-c, --config: the daemon's config file for apply, worker and the contr
       const progress = await runCli(['progress', '-c', file, '--json']);
       expect(progress.code, progress.stderr).toBe(0);
       expect(JSON.parse(progress.stdout)).toMatchObject({ done: 50, total: 50 });
-      // --queue wins over the file's queue: an unreachable one is refused at once, naming it.
+      // --queue wins over the file's queue: an unreachable one is refused at once, naming it (a
+      // worker too: it retries a queue it loses later, not one it never reached).
       const before = await expectSettled(cluster);
-      for (const command of [['progress'], ['apply', '--use-empty-masters', '--yes']]) {
+      for (const command of [['progress'], ['apply', '--use-empty-masters', '--yes'], ['worker']]) {
         const r = await runCli([...command, '-c', file, '--queue', 'redis://127.0.0.1:1']);
         expect(r.code, r.stderr).toBe(2);
         expect(r.stderr).toContain('cannot reach the queue Redis at 127.0.0.1:1: connection refused');
