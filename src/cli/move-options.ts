@@ -49,6 +49,6 @@ export function moveSettingsFrom(flags: MoveFlags, groupSlots: number): MoveSett
 }
 
 /** What `startSlotWorker` takes for `settings`. */
-export function workerMoveOptions(settings: MoveSettings): { migrator: MigratorOptions; verify: boolean } {
-  return { migrator: migratorOptionsFor(settings), verify: settings.verify };
+export function workerMoveOptions(settings: MoveSettings): { migrator: MigratorOptions } {
+  return { migrator: migratorOptionsFor(settings) };
 }

@@ -149,7 +149,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     cluster: o.connection,
     concurrency: o.workers.concurrency,
     perNodeLimit: o.workers.perNodeLimit,
-    ...(o.migrator ? { migrator: o.migrator, verify: o.migrator.verify } : {}),
+    ...(o.migrator ? { migrator: o.migrator } : {}),
     log: o.log,
   });
   worker.worker.on('completed', (job, result) => {

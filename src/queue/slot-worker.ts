@@ -34,13 +34,12 @@ export interface SlotWorkerOptions {
   readonly concurrency: number;
   /** A node is source or target of at most this many slots at once, across all workers. @defaultValue 64 */
   readonly perNodeLimit: number;
+  /**
+   * How slots move. With `verify` (the default), digests taken atomically with each MIGRATE on the
+   * source are compared with the target's copies once the slot is closed.
+   */
   readonly migrator?: MigratorOptions;
   readonly compareKeys?: KeyComparer;
-  /**
-   * Verify every move: digests taken atomically with each MIGRATE on the source are compared with
-   * the target's copies once the slot is closed. @defaultValue true
-   */
-  readonly verify?: boolean;
   readonly log: Logger;
 }
 
@@ -120,7 +119,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     return m;
   };
 
-  const verify = options.verify ?? true;
+  const verify = (options.migrator ?? DEFAULT_MIGRATOR_OPTIONS).verify;
   /** Planned node id → the master that replaced it in a failover. */
   const failedOver = new Map<string, JobEndpoint>();
   const watcher = new WriteWatcher(options.cluster, options.log);
