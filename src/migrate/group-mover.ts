@@ -23,10 +23,10 @@ type OnMoved = MigrateSlotContext['onMoved'];
  * The keys of a keys-to-move reply; throws when it found a big key, which takes the slot out of
  * the group: migrateSlot moves big keys alone, with a timeout scaled to their size, and reports them.
  */
-function smallKeysOnly(reply: Reply[1]): { keys: string[]; bytes: number } {
-  const { keys, bytes, big } = parseKeysToMove(reply);
+function smallKeysOnly(reply: Reply[1]): { keys: string[]; bytes: number; complete: boolean } {
+  const { keys, bytes, big, complete } = parseKeysToMove(reply);
   if (big.length > 0) throw new Error(`big key ${big[0]!.key}: moved alone`);
-  return { keys, bytes };
+  return { keys, bytes, complete };
 }
 
 async function sendPipelined(node: Redis, commands: string[][]): Promise<Reply[]> {
@@ -47,6 +47,8 @@ interface Entry {
   next: string[];
   /** Their MEMORY USAGE, summed. */
   nextBytes: number;
+  /** `next` is every key left in the slot (see KeysToMove.complete): no keys-to-move call after it. */
+  nextIsLast: boolean;
 }
 
 export interface GroupMoverOptions {
@@ -68,7 +70,8 @@ interface Pair {
  * Moves the slots of one node pair in groups, with the same protocol as `migrateSlot` but one
  * pipeline per protocol step for the whole group instead of one round trip per step per slot:
  *   target: SETSLOT IMPORTING × n → source: SETSLOT MIGRATING + keys to move × n →
- *   source: MIGRATE + keys to move × (slots with keys left), repeated until every slot is empty →
+ *   source: MIGRATE (+ keys to move, unless the last call returned all the slot held) × (slots with
+ *   keys left), repeated until every slot is empty →
  *   epoch check once → target: SETSLOT NODE × n → source: SETSLOT NODE × n → other masters, grouped.
  * redis-cli spends about 0.85 ms per slot on round trips even for empty slots; a group pays them
  * once. Each round's keys follow the source's batch sizer, so one round blocks the source about as
@@ -111,6 +114,7 @@ export class GroupMover {
         batches: 0,
         next: [],
         nextBytes: 0,
+        nextIsLast: false,
       });
       // On the next turn, not now: jobs BullMQ hands over in one burst then arrive in one group.
       if (pair.waiting.length === 1) setImmediate(() => this.start(key));
@@ -172,7 +176,7 @@ export class GroupMover {
       ],
       {
         accept: (e, replies) => {
-          ({ keys: e.next, bytes: e.nextBytes } = smallKeysOnly(replies[1]![1]));
+          ({ keys: e.next, bytes: e.nextBytes, complete: e.nextIsLast } = smallKeysOnly(replies[1]![1]));
         },
       },
     );
@@ -203,10 +207,13 @@ export class GroupMover {
         const kept = await this.step(
           round,
           source,
-          (e) => [
-            ...this.migrateCommands(e, timeoutMs),
-            keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes, maxBytes),
-          ],
+          (e) =>
+            e.nextIsLast
+              ? this.migrateCommands(e, timeoutMs)
+              : [
+                  ...this.migrateCommands(e, timeoutMs),
+                  keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes, maxBytes),
+                ],
           { accept: (e, replies) => this.recordMoved(e, replies) },
         );
         this.serverTimeOf(from.id, sizer).record(source, keysThisRound, performance.now() - t0);
@@ -319,7 +326,12 @@ export class GroupMover {
     e.keys += moved.length;
     e.batches++;
     e.onMoved?.(e.move.slot, moved, digests);
-    ({ keys: e.next, bytes: e.nextBytes } = smallKeysOnly(replies.at(-1)![1]));
+    if (e.nextIsLast) {
+      e.next = [];
+      e.nextBytes = 0;
+      return;
+    }
+    ({ keys: e.next, bytes: e.nextBytes, complete: e.nextIsLast } = smallKeysOnly(replies.at(-1)![1]));
   }
 
   /**

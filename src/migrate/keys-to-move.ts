@@ -14,6 +14,13 @@ export interface KeysToMove {
   /** MEMORY USAGE of `keys`, summed. */
   readonly bytes: number;
   readonly big: BigKey[];
+  /**
+   * Whether `keys` and `big` are every key the slot held: fewer names than asked for, none left out
+   * by the byte cap. Once a slot is MIGRATING its source can only lose keys (a client creating one is
+   * sent to the target with ASK, a command or script needing a missing key gets ASK or TRYAGAIN), so
+   * after these keys move the slot is empty without asking again.
+   */
+  readonly complete: boolean;
 }
 
 /**
@@ -43,6 +50,7 @@ local names = redis.call('CLUSTER', 'GETKEYSINSLOT', ARGV[1], ARGV[2])
 local threshold = tonumber(ARGV[3])
 local maxBytes = tonumber(ARGV[4])
 local small, big, total = {}, {}, 0
+local complete = #names < tonumber(ARGV[2]) and 1 or 0
 for _, name in ipairs(names) do
   local bytes = redis.pcall('MEMORY', 'USAGE', name)
   if type(bytes) ~= 'number' then bytes = 0 end
@@ -50,12 +58,15 @@ for _, name in ipairs(names) do
     big[#big + 1] = name
     big[#big + 1] = bytes
   else
-    if #small > 0 and total + bytes > maxBytes then break end
+    if #small > 0 and total + bytes > maxBytes then
+      complete = 0
+      break
+    end
     small[#small + 1] = name
     total = total + bytes
   end
 end
-return {small, big, total}`);
+return {small, big, total, complete}`);
 
 /** The command, for pipelines (the group mover); the script must be loaded (loadKeysToMoveScript). */
 export function keysToMoveCommand(
@@ -77,14 +88,14 @@ export function keysToMoveCommand(
 
 /** Parses the script's reply. */
 export function parseKeysToMove(reply: unknown): KeysToMove {
-  const [small, big, bytes] = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const [small, big, bytes, complete] = Array.isArray(reply) ? (reply as unknown[]) : [];
   if (!Array.isArray(small) || !Array.isArray(big)) {
     throw new Error(`unexpected keys-to-move reply: ${JSON.stringify(reply)}`);
   }
   const bigKeys: BigKey[] = [];
   for (let i = 0; i + 1 < big.length; i += 2)
     bigKeys.push({ key: String(big[i]), bytes: Number(big[i + 1]) });
-  return { keys: small.map(String), bytes: Number(bytes ?? 0), big: bigKeys };
+  return { keys: small.map(String), bytes: Number(bytes ?? 0), big: bigKeys, complete: complete === 1 };
 }
 
 /** Up to `count` keys of `slot` on `source` and at most `maxBatchBytes` of them, the big ones apart. */

@@ -114,6 +114,39 @@ describe('slots of one node pair moved as a group', () => {
     rb.disconnect();
   });
 
+  it("asks for a slot's keys once when the first answer held them all", async () => {
+    // Fewer keys than a first batch (100) in slots 400-409; more than one in slot 410.
+    const small = Array.from({ length: 10 }, (_, i) => 400 + i);
+    const keys = new Map([...small, 410].map((s) => [s, keysInSlot(s, s === 410 ? 400 : 50)]));
+    const ra = cluster.connect(a);
+    const pipe = ra.pipeline();
+    for (const ks of keys.values()) for (const k of ks) pipe.set(k, valueFor(k, 40));
+    await pipe.exec();
+    const getKeysCalls = async (): Promise<number> =>
+      Number(/cmdstat_cluster\|getkeysinslot:calls=(\d+)/.exec(await ra.info('commandstats'))?.[1] ?? 0);
+
+    const m = new Migrator(pool, [], {}, DEFAULT_MIGRATOR_OPTIONS);
+    const before = await getKeysCalls();
+    await Promise.all(small.map((slot) => m.migrate({ slot, from: endpointOf(a), to: endpointOf(b) })));
+    await m.flush();
+    const afterSmall = await getKeysCalls();
+    // Once a slot is MIGRATING its source only loses keys: the first answer was all there was.
+    expect(afterSmall - before).toBe(small.length);
+    await m.migrate({ slot: 410, from: endpointOf(a), to: endpointOf(b) });
+    await m.flush();
+    expect((await getKeysCalls()) - afterSmall).toBeGreaterThan(1);
+
+    const rb = cluster.connect(b);
+    for (const [slot, ks] of keys) {
+      expect(Number(await ra.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe(0);
+      const values = await rb.mget(...ks);
+      ks.forEach((k, i) => expect(values[i]).toBe(valueFor(k, 40)));
+    }
+    expect(openSlots(await topo())).toEqual([]);
+    ra.disconnect();
+    rb.disconnect();
+  });
+
   it('keeps every MIGRATE under the byte cap, grouped or one slot at a time', async () => {
     // 30 keys of 64 KiB per slot: about 2 MB, which one 100-key batch would carry at once.
     const slots = [300, 301, 302, 303];
