@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Empty when everything that was failing has been fixed.
+    passWithNoTests: true,
   },
 });
