@@ -40,7 +40,7 @@ const FAILOVER_PAUSE_FENCE = ['EVAL', 'return 0', '0'] as const;
  * Waits out a manual failover of a source before its slot is closed on the target. The source's
  * replica takes every slot the source had in the replica's view, with a new epoch; a target that
  * closed one of them in the same moments with a lower epoch lost it to the new master and dropped
- * its keys (test/known-failing/apply-failover-source.test.ts: 5 keys, the close ran inside the old
+ * its keys (test/integration/cli/apply-failover-source.test.ts: 5 keys, the close ran inside the old
  * master's failover pause). The fence is held by that pause, as on a target (execFencedAgainstFailover),
  * and ROLE, in the same transaction, says whether the source is still a master once it ends: if
  * not, the close is refused (retryable) and the retry moves the slot from the new master. Keyless
