@@ -1,4 +1,4 @@
-import { parseClusterNodes, type NodePool } from '../cluster/index.js';
+import { parseClusterNodes, type NodePool, type NodesLine } from '../cluster/index.js';
 import { SlotProtocolError } from './errors.js';
 import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 
@@ -21,13 +21,30 @@ export async function currentEndpoints(
       continue;
     }
     const byId = new Map(lines.map((l) => [l.id, l]));
+    const endpoint = (l: NodesLine): SlotEndpoint => ({ id: l.id, host: l.host, port: l.port });
     const resolve = (e: SlotEndpoint): SlotEndpoint => {
       const line = byId.get(e.id);
       if (!line || line.role === 'master' || !line.masterId) return e;
       const master = byId.get(line.masterId);
-      return master ? { id: master.id, host: master.host, port: master.port } : e;
+      return master ? endpoint(master) : e;
     };
-    return { slot: move.slot, from: resolve(move.from), to: resolve(move.to) };
+    // A source that died (SIGKILL, a crash, a lost host) is not a replica of anyone: it stays a
+    // failed master with no slots in its peers' eyes, and the replica elected in its place names no
+    // link to it. The slot's owner is then that replica, which holds the slot's keys by replication.
+    // Only for a failed source: a third node owning the slot of a healthy one is a stale plan.
+    const sourceLine = byId.get(move.from.id);
+    const owner = lines.find(
+      (l) => l.role === 'master' && l.slots.some((r) => r.start <= move.slot && move.slot <= r.end),
+    );
+    const from =
+      sourceLine?.role === 'master' &&
+      sourceLine.flags.includes('fail') &&
+      owner &&
+      owner.id !== move.from.id &&
+      owner.id !== move.to.id
+        ? endpoint(owner)
+        : resolve(move.from);
+    return { slot: move.slot, from, to: resolve(move.to) };
   }
   return move;
 }
