@@ -181,7 +181,7 @@ async function migrateBatch(
         return batch.length;
       }
       if (isTransient(kind) && attempt < MAX_TRANSIENT_RETRIES) {
-        if (kind === 'CLUSTERDOWN') await adoptUnownedImports(target, ctx.log);
+        if (kind === 'CLUSTERDOWN') await adoptUnownedImports(target, ctx.log, move.from.id);
         await backoff(attempt);
         continue;
       }
@@ -440,23 +440,35 @@ async function setNodeOnTarget(
  * Every slot the source was moving to it at that moment then stays unowned, the target stays down,
  * and no retry of those slots can MIGRATE into it. So each unowned importing slot is bound, in the
  * target's view only, to the master of the node it imports from (the new master when that node is
- * the demoted source); the slot stays importing, and its job then moves it as usual.
+ * the demoted source); the slot stays importing, and its job then moves it as usual. A source that
+ * died instead of stepping down leaves its importing slots owned by a failed node, with the same
+ * effect; they are bound to `migratingFrom`, the master now moving them.
  */
-export async function adoptUnownedImports(target: Redis, log?: Logger): Promise<number> {
+export async function adoptUnownedImports(
+  target: Redis,
+  log?: Logger,
+  migratingFrom?: string,
+): Promise<number> {
   let lines;
   try {
     lines = parseClusterNodes(await target.call('CLUSTER', 'NODES'));
   } catch {
     return 0;
   }
-  const owned = new Set<number>();
-  for (const n of lines) for (const r of n.slots) for (let s = r.start; s <= r.end; s++) owned.add(s);
   const byId = new Map(lines.map((n) => [n.id, n]));
+  const failed = (id: string): boolean => byId.get(id)?.flags.includes('fail') ?? false;
+  const ownerOf = new Map<number, string>();
+  for (const n of lines) for (const r of n.slots) for (let s = r.start; s <= r.end; s++) ownerOf.set(s, n.id);
   let adopted = 0;
   for (const { slot, from } of lines.find((n) => n.myself)?.importing ?? []) {
-    if (owned.has(slot)) continue;
+    const current = ownerOf.get(slot);
+    if (current !== undefined && !failed(current)) continue;
     const peer = byId.get(from);
-    const owner = peer?.role === 'replica' && peer.masterId ? peer.masterId : peer?.id;
+    let owner = peer?.role === 'replica' && peer.masterId ? peer.masterId : peer?.id;
+    // A source that died is not a replica of the master elected in its place, and Redis never
+    // moves an importing slot off it: the slot stays owned by a failed node and the target down.
+    // The node now sending the slot's keys is that new master (currentEndpoints found it).
+    if (peer && failed(peer.id)) owner = migratingFrom !== peer.id ? migratingFrom : undefined;
     if (!owner) continue;
     try {
       await target.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', owner);

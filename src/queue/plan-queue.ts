@@ -24,8 +24,13 @@ export interface PlanProgress {
   readonly paused: boolean;
 }
 
-/** Retries per slot for transient failures (IOERR, connection loss, CLUSTERDOWN). */
-export const SLOT_JOB_ATTEMPTS = 5;
+/**
+ * Tries per slot for transient failures (IOERR, connection loss, CLUSTERDOWN), 500 ms apart and
+ * doubling: the last comes 31.5 s after the first failure. A master that dies is replaced by its
+ * replica only after the node timeout (15 s by default) and an election; 5 tries (7.5 s) would have
+ * given up on every slot of a dead source before its replica took over.
+ */
+export const SLOT_JOB_ATTEMPTS = 7;
 
 /** The producer side: enqueue a plan's slots, follow them, pause/resume/cancel. */
 export class PlanQueue {
