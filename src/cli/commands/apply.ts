@@ -166,9 +166,18 @@ async function runApply(given: ApplyFlags): Promise<number> {
 
   let interrupted = false;
   const onSignal = (): void => {
-    if (interrupted) return;
+    if (interrupted) {
+      // The slots in flight may never finish (their nodes or the queue gone): a second interrupt is
+      // the way out a terminal user expects, and it says what it may leave behind.
+      process.stderr.write(
+        `\nsecond interrupt: exiting without waiting; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them, then run the same apply to resume\n`,
+      );
+      process.exit(EXIT_INCOMPLETE);
+    }
     interrupted = true;
-    process.stderr.write('\nstopping: finishing the slots in flight so none is left open...\n');
+    process.stderr.write(
+      '\nstopping: finishing the slots in flight so none is left open (interrupt again to exit at once)...\n',
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -139,8 +139,52 @@ describe('apply: saved plans, cancel and extra workers', () => {
         expect(await missingLoadedKeys(cluster, 'wk', 60_000)).toEqual([]);
       } finally {
         w1.kill('SIGKILL');
+        // Waited for while the queue and the cluster still run: a worker stopping against a queue
+        // that is gone retries forever, and it outlived the test before.
+        const exited = new Promise((resolve) => w2.once('exit', resolve));
         w2.kill('SIGTERM');
+        const t = setTimeout(() => w2.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(t);
       }
+    });
+  });
+
+  it('a second Ctrl-C exits at once and names the fix; fix and apply again finish', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 20_000, prefix: 'int2' });
+      const args = [
+        ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
+        ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
+      ];
+      const apply = startApply(args);
+      await waitForPlanProgress(queue.url, 20);
+      // The target stops taking writes, so the slots in flight cannot finish: the first Ctrl-C waits.
+      const target = cluster.nodes.find((n) => n.kind === 'empty')!;
+      const rt = cluster.connect(target);
+      await rt.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+      apply.child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(apply.child.exitCode).toBeNull();
+      const second = Date.now();
+      apply.child.kill('SIGINT');
+      const stopped = await apply.done;
+      expect(Date.now() - second).toBeLessThan(3000);
+      expect(stopped.code, stopped.stderr).toBe(1);
+      expect(stopped.stderr).toContain('interrupt again to exit at once');
+      expect(stopped.stderr).toContain(
+        `second interrupt: exiting without waiting; slots in flight may be left open: \`slotshift fix --seed ${cluster.seeds[0]}\``,
+      );
+      await rt.call('CLIENT', 'UNPAUSE');
+      rt.disconnect();
+
+      const fix = await runCli(['fix', '--seed', cluster.seeds[0]!, '--yes']);
+      expect(fix.code, fix.stdout + fix.stderr).toBe(0);
+      await expectSettled(cluster);
+      const again = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      await expectSettled(cluster);
+      expect(await missingLoadedKeys(cluster, 'int2', 20_000)).toEqual([]);
     });
   });
 
