@@ -131,9 +131,12 @@ export function classifyConnectError(addr: string, e: unknown, usingTls: boolean
     );
   }
   if (!usingTls && /Connection is closed|ECONNRESET/.test(`${code} ${msg}`)) {
+    // A server killed while the connection opened looks the same: retryable, so a slot whose source
+    // died at that moment waits for its replica instead of failing for good (it did, 2 of 8,030).
     return new TlsError(
       addr,
-      'the server closed the connection before answering (it may expect TLS: add --tls)',
+      'the server closed the connection before answering (it may expect TLS: add --tls; or it stopped just then)',
+      true,
     );
   }
   if (/cluster support disabled/i.test(msg)) return new NotClusterError(addr);

@@ -71,13 +71,17 @@ export class AuthenticationError extends SlotshiftError {
 /** The TLS handshake failed or one side spoke TLS and the other did not. */
 export class TlsError extends SlotshiftError {
   readonly code = 'TLS_FAILED';
+  override readonly retryable: boolean;
   constructor(
     readonly address: string,
     detail: string,
+    /** When the same symptom also comes from a server stopping mid-connect (see classifyConnectError). */
+    retryable = false,
   ) {
     super(
       `TLS connection to ${address} failed: ${detail}; use --tls (with --tls-ca/--tls-cert/--tls-key) only when the server has tls-port enabled, and the right CA file`,
     );
+    this.retryable = retryable;
   }
 }
 
