@@ -70,7 +70,8 @@ describe('the per-node limit', () => {
         for (const w of workers) w.child.kill('SIGTERM');
         await Promise.all(workers.map((w) => new Promise((resolve) => w.child.once('exit', resolve))));
         // Both processes moved slots, and the sampler saw slots open: the limit was tested, not idle.
-        for (const w of workers) expect(w.log().split('"slot moved"').length - 1).toBeGreaterThan(10);
+        // How the 300 slots split between them is up to scheduling: one moved only 5 in a CI run.
+        for (const w of workers) expect(w.log().split('"slot moved"').length - 1).toBeGreaterThan(0);
         expect(Math.max(...most.values())).toBe(1);
       }
       await expectSettled(cluster);
