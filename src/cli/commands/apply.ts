@@ -203,7 +203,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
   await planQueue.close();
   const after = await topologyAfter(connection, seeds);
   const notKept = after ? failoversNotKept(electionsBefore, after.elections, after.topology) : [];
-  const notWherePlanned = after ? slotsNotWherePlanned(plan.moves, doneSlots, after.topology) : [];
+  const notWherePlanned = after ? slotsNotWherePlanned(plan.moves, doneSlots, after.topology, topology) : [];
 
   const seconds = (Date.now() - started) / 1000;
   const verification = flags.verify
