@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseByteSize } from '../config/index.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { migratorOptionsFor, type MigratorOptions, type MoveSettings } from '../migrate/index.js';
+import type { MoveSettings } from '../migrate/index.js';
 import { parsePositiveInt } from './parse-flags.js';
 
 /** How a process moves slots: `apply` and `worker` take the same flags, so extra workers obey them too. */
@@ -46,9 +46,4 @@ export function moveSettingsFrom(flags: MoveFlags, groupSlots: number): MoveSett
     migrateTimeoutMs: parsePositiveInt('--migrate-timeout', flags.migrateTimeout),
     groupSlots,
   };
-}
-
-/** What `startSlotWorker` takes for `settings`. */
-export function workerMoveOptions(settings: MoveSettings): { migrator: MigratorOptions } {
-  return { migrator: migratorOptionsFor(settings) };
 }

@@ -1,6 +1,12 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { keySlot, redisOptions, type ConnectionOptions, type NodeAddress } from '../cluster/index.js';
+import {
+  connectNode,
+  keySlot,
+  redisOptions,
+  type ConnectionOptions,
+  type NodeAddress,
+} from '../cluster/index.js';
 import { errorMessage } from './redis-reply-error.js';
 
 /**
@@ -159,9 +165,8 @@ export class WriteWatcher {
         await restore(orig.redis)
           .catch(async () => {
             // Its connection was dropped during the plan: the node's setting is restored all the same.
-            const fresh = new Redis(redisOptions(orig.node, this.connection));
+            const fresh = await connectNode(orig.node, this.connection);
             try {
-              await fresh.connect();
               await restore(fresh);
             } finally {
               fresh.disconnect();

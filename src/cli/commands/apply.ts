@@ -11,7 +11,7 @@ import {
 } from '../../cluster/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
-import { DEFAULT_BIG_KEY_BYTES } from '../../migrate/index.js';
+import { DEFAULT_BIG_KEY_BYTES, migratorOptionsFor } from '../../migrate/index.js';
 import {
   DEFAULT_QUEUE_NAME,
   PlanQueue,
@@ -35,7 +35,7 @@ import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
 import { withConfigFile } from '../config-file.js';
-import { moveSettingsFrom, withMoveOptions, workerMoveOptions, type MoveFlags } from '../move-options.js';
+import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import {
   queueUrlFrom,
   withQueueOptions,
@@ -91,7 +91,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
   // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
   const log = createLogger(process.env['SLOTSHIFT_LOG_LEVEL'] ?? (process.stderr.isTTY ? 'warn' : 'info'));
   const { groupSlots, ...limits } = workerSizingFrom(flags, log);
-  const moving = workerMoveOptions(moveSettingsFrom(flags, groupSlots));
+  const migrator = migratorOptionsFor(moveSettingsFrom(flags, groupSlots));
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;
@@ -159,7 +159,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
         queueName: flags.queueName,
         cluster: connection,
         ...limits,
-        ...moving,
+        migrator,
         log,
       })
     : null;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../log/index.js';
+import { migratorOptionsFor } from '../../migrate/index.js';
 import { probeQueue, startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
 import {
@@ -10,7 +11,7 @@ import {
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
-import { moveSettingsFrom, withMoveOptions, workerMoveOptions, type MoveFlags } from '../move-options.js';
+import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import { withConfigFile } from '../config-file.js';
 
 interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags, MoveFlags {}
@@ -45,7 +46,7 @@ export function workerCommand(program: Command): void {
       queueName: flags.queueName,
       cluster: connectionFrom(flags),
       ...limits,
-      ...workerMoveOptions(settings),
+      migrator: migratorOptionsFor(settings),
       log,
     });
     log.info({ queue: flags.queueName, ...limits, ...settings }, 'worker started');
