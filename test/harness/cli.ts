@@ -12,18 +12,23 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would (`npm test` builds first), with a clean SLOTSHIFT_* environment. */
+/**
+ * Runs the built CLI as a user would (`npm test` builds first), with a clean SLOTSHIFT_* environment.
+ * After `timeoutMs` it is sent `killSignal`: SIGKILL where a test must see what the process printed
+ * even when it would not stop on SIGTERM.
+ */
 export function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
   timeoutMs = 120_000,
+  killSignal: NodeJS.Signals = 'SIGTERM',
 ): Promise<CliResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLOTSHIFT_')));
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...base, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      { env: { ...base, ...env }, timeout: timeoutMs, killSignal, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, signal: error?.signal ?? null, stdout, stderr });

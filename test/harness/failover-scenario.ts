@@ -118,6 +118,9 @@ async function waitForClusterOk(
   }
 }
 
+/** How long apply may run; the tests allow 180 s for the whole scenario. */
+const APPLY_LIMIT_MS = 140_000;
+
 /**
  * The failover test's body: a 3 → 6 scale-out with client traffic, during which the replica of a
  * target (an empty master receiving slots) or of a source takes over: with CLUSTER FAILOVER, or
@@ -147,14 +150,21 @@ export async function failoverDuringApply(
       }
       const seed = cluster.nodes.find((n) => n.kind === 'master')!;
       const traffic = startTraffic({ host: seed.host, port: seed.port }, 'fotraffic');
-      // Small groups and few slots at a time, so the plan is still running when the failover lands.
+      // Small groups and few slots at a time, so the plan is still running when the failover lands:
+      // it runs about 15 s after it on an idle machine. (8 slots at a time, in groups of 4, ran 50 s
+      // after it, and over the 120 s limit in a CI run alongside other tests.) --nice 0: at the
+      // default nice 10, the servers of the tests running alongside starved apply (one CPU-bound
+      // process at nice 0 made the scenario 4× slower).
       const apply = runCli(
         [
           ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
-          ...['--concurrency', '8', '--per-node', '4', '--group-slots', '4'],
+          ...['--concurrency', '32', '--per-node', '16', '--group-slots', '8', '--nice', '0'],
         ],
         // info: the per-slot lines are what explains a lost key.
         { SLOTSHIFT_LOG_LEVEL: 'info' },
+        // Killed before the test's own timeout, so a run that hangs fails with what apply printed.
+        APPLY_LIMIT_MS,
+        'SIGKILL',
       );
       await waitForPlanProgress(queue.url, 300);
       // A target (an empty master receiving slots), or a source that is not the traffic's seed.
@@ -173,6 +183,7 @@ export async function failoverDuringApply(
 
       const result = await apply;
       try {
+        expect(result.signal, `apply did not finish within ${APPLY_LIMIT_MS / 1000} s`).toBeNull();
         await waitForClusterOk(cluster, 15_000, new Set(how === 'kill' ? [target.id] : []));
         // A killed master's clients get errors until its replica is elected, and the writes it had
         // not yet replicated are lost by Redis: the traffic's checks apply to a manual failover only.
