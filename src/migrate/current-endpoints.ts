@@ -2,6 +2,11 @@ import { parseClusterNodes, type NodePool, type NodesLine } from '../cluster/ind
 import { SlotProtocolError } from './errors.js';
 import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 
+/** A master as the plan saw it, with the ids of its replicas then (absent in plans of older builds). */
+export interface PlannedMaster extends SlotEndpoint {
+  readonly replicaIds?: readonly string[];
+}
+
 /**
  * A move's source and target as the cluster has them now: a node that a failover turned into a
  * replica is replaced by the master it now follows (which holds its data, replicated). Called when
@@ -10,9 +15,9 @@ import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 export async function currentEndpoints(
   pool: NodePool,
   move: SlotMoveSpec,
-  others: readonly SlotEndpoint[],
+  planned: readonly PlannedMaster[],
 ): Promise<SlotMoveSpec> {
-  for (const node of [move.from, move.to, ...others]) {
+  for (const node of [move.from, move.to, ...planned]) {
     let lines;
     try {
       lines = parseClusterNodes(await (await pool.get(node)).call('CLUSTER', 'NODES'));
@@ -20,33 +25,56 @@ export async function currentEndpoints(
       // That node is down (perhaps the one that failed over): ask the next.
       continue;
     }
-    const byId = new Map(lines.map((l) => [l.id, l]));
-    const endpoint = (l: NodesLine): SlotEndpoint => ({ id: l.id, host: l.host, port: l.port });
-    const resolve = (e: SlotEndpoint): SlotEndpoint => {
-      const line = byId.get(e.id);
-      if (!line || line.role === 'master' || !line.masterId) return e;
-      const master = byId.get(line.masterId);
-      return master ? endpoint(master) : e;
-    };
-    // A source that died (SIGKILL, a crash, a lost host) is not a replica of anyone: it stays a
-    // failed master with no slots in its peers' eyes, and the replica elected in its place names no
-    // link to it. The slot's owner is then that replica, which holds the slot's keys by replication.
-    // Only for a failed source: a third node owning the slot of a healthy one is a stale plan.
-    const sourceLine = byId.get(move.from.id);
-    const owner = lines.find(
-      (l) => l.role === 'master' && l.slots.some((r) => r.start <= move.slot && move.slot <= r.end),
-    );
-    const from =
-      sourceLine?.role === 'master' &&
-      sourceLine.flags.includes('fail') &&
-      owner &&
-      owner.id !== move.from.id &&
-      owner.id !== move.to.id
-        ? endpoint(owner)
-        : resolve(move.from);
-    return { slot: move.slot, from, to: resolve(move.to) };
+    return endpointsNow(lines, move, planned);
   }
   return move;
+}
+
+/** `currentEndpoints` on one node's CLUSTER NODES: pure, so every failover shape is unit-tested. */
+export function endpointsNow(
+  lines: readonly NodesLine[],
+  move: SlotMoveSpec,
+  planned: readonly PlannedMaster[],
+): SlotMoveSpec {
+  const byId = new Map(lines.map((l) => [l.id, l]));
+  const endpoint = (l: NodesLine): SlotEndpoint => ({ id: l.id, host: l.host, port: l.port });
+  const failed = (e: SlotEndpoint): boolean => {
+    const line = byId.get(e.id);
+    return line?.role === 'master' && line.flags.includes('fail');
+  };
+  // A master that died (SIGKILL, a crash, a lost host) is not a replica of anyone: it stays a failed
+  // master with no slots in its peers' eyes, and the replica elected in its place names no link to
+  // it. Its replicas when the plan was made say which master replaced it.
+  const electedFor = (e: SlotEndpoint): SlotEndpoint | null => {
+    const replicaIds = planned.find((p) => p.id === e.id)?.replicaIds ?? [];
+    const elected = lines.find(
+      (l) => replicaIds.includes(l.id) && l.role === 'master' && !l.flags.includes('fail'),
+    );
+    return elected ? endpoint(elected) : null;
+  };
+  const resolve = (e: SlotEndpoint): SlotEndpoint => {
+    const line = byId.get(e.id);
+    if (!line) return e;
+    if (failed(e)) return electedFor(e) ?? e;
+    if (line.role === 'master' || !line.masterId) return e;
+    const master = byId.get(line.masterId);
+    return master ? endpoint(master) : e;
+  };
+  // A plan of an older build does not name replicas; a dead source's slot's current owner is then
+  // the replica elected in its place, holding the slot's keys by replication. Only for a failed
+  // source: a third node owning the slot of a healthy one is a stale plan.
+  const owner = lines.find(
+    (l) => l.role === 'master' && l.slots.some((r) => r.start <= move.slot && move.slot <= r.end),
+  );
+  const from =
+    failed(move.from) &&
+    !electedFor(move.from) &&
+    owner &&
+    owner.id !== move.from.id &&
+    owner.id !== move.to.id
+      ? endpoint(owner)
+      : resolve(move.from);
+  return { slot: move.slot, from, to: resolve(move.to) };
 }
 
 /** How long a job waits for a replaced master to say it is a replica: a manual failover pauses it up to 10 s. */

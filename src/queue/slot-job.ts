@@ -1,7 +1,7 @@
 import type { Move, Plan } from '../planner/index.js';
 import type { Topology } from '../cluster/index.js';
-import { masters } from '../cluster/index.js';
-import type { BigKey } from '../migrate/index.js';
+import { masters, replicasOf } from '../cluster/index.js';
+import type { BigKey, PlannedMaster } from '../migrate/index.js';
 
 export const DEFAULT_QUEUE_NAME = 'slotshift';
 export const MOVE_SLOT_JOB = 'move-slot';
@@ -44,8 +44,15 @@ export function slotJobId(planId: string, slot: number): string {
  * Every master when the plan was made, so a worker can announce new owners without a topology read.
  * Stored once per plan (PlanQueue.enqueue), not in every job: with 100 masters it was 8 KB a job.
  */
-export function planMasters(topology: Topology): JobEndpoint[] {
-  return masters(topology).map((m) => ({ id: m.id, host: m.host, port: m.port }));
+export function planMasters(topology: Topology): PlannedMaster[] {
+  // Replicas too: a master that dies is replaced by one of them, and nothing in the cluster then
+  // links the two (see endpointsNow).
+  return masters(topology).map((m) => ({
+    id: m.id,
+    host: m.host,
+    port: m.port,
+    replicaIds: replicasOf(topology, m.id).map((r) => r.id),
+  }));
 }
 
 /**

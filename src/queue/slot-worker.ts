@@ -10,6 +10,7 @@ import {
   WriteWatcher,
   awaitDemotion,
   currentEndpoints,
+  type PlannedMaster,
   verifyMovedKeys,
   type KeyComparer,
   type MigratorOptions,
@@ -86,12 +87,12 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const auth = { user: options.cluster.user, password: options.cluster.password };
 
   /** The plan's masters, read once per plan from the queue Redis (see planMasters). */
-  const mastersOf = new Map<string, Promise<JobEndpoint[]>>();
-  const plannedMasters = (planId: string): Promise<JobEndpoint[]> => {
+  const mastersOf = new Map<string, Promise<PlannedMaster[]>>();
+  const plannedMasters = (planId: string): Promise<PlannedMaster[]> => {
     let known = mastersOf.get(planId);
     if (!known) {
       known = queueRedis.get(planKeys(options.queueName, planId).masters).then((json) => {
-        if (json !== null) return JSON.parse(json) as JobEndpoint[];
+        if (json !== null) return JSON.parse(json) as PlannedMaster[];
         options.log.warn({ planId }, 'the plan has no masters list; new owners spread by gossip only');
         return [];
       });

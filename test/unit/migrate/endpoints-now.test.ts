@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { parseClusterNodes } from '../../../src/cluster/index.js';
+import { endpointsNow, type PlannedMaster } from '../../../src/migrate/index.js';
+
+// Node ids: S source, T target, and their replicas SR and TR; O another master.
+const id = (c: string): string => c.repeat(40);
+const S = { id: id('a'), host: '127.0.0.1', port: 7001 };
+const T = { id: id('b'), host: '127.0.0.1', port: 7002 };
+const O = { id: id('c'), host: '127.0.0.1', port: 7003 };
+const SR = { id: id('d'), host: '127.0.0.1', port: 7004 };
+const TR = { id: id('e'), host: '127.0.0.1', port: 7005 };
+const planned: PlannedMaster[] = [
+  { ...S, replicaIds: [SR.id] },
+  { ...T, replicaIds: [TR.id] },
+  { ...O, replicaIds: [] },
+];
+const move = { slot: 100, from: S, to: T };
+
+/** A CLUSTER NODES reply: `[node, flags, master id or '-', slots]` per line. */
+function nodes(...rows: Array<[typeof S, string, string, string]>): ReturnType<typeof parseClusterNodes> {
+  return parseClusterNodes(
+    rows
+      .map(([n, flags, master, slots]) =>
+        `${n.id} ${n.host}:${n.port}@${n.port + 10000} ${flags} ${master} 0 0 1 connected ${slots}`.trim(),
+      )
+      .join('\n'),
+  );
+}
+
+describe('endpointsNow: where a retried slot moves from and to', () => {
+  it('keeps the planned nodes when nothing failed over', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master', '-', '5001-6000'],
+      [O, 'master', '-', '6001-16383'],
+      [SR, 'slave', S.id, ''],
+      [TR, 'slave', T.id, ''],
+    );
+    expect(endpointsNow(lines, move, planned)).toEqual(move);
+  });
+
+  it('follows a demoted source or target to the master it now replicates (a manual failover)', () => {
+    const lines = nodes(
+      [S, 'slave', SR.id, ''],
+      [SR, 'master', '-', '0-5000'],
+      [T, 'slave', TR.id, ''],
+      [TR, 'myself,master', '-', '5001-6000'],
+      [O, 'master', '-', '6001-16383'],
+    );
+    expect(endpointsNow(lines, move, planned)).toEqual({ slot: 100, from: SR, to: TR });
+  });
+
+  it('replaces a dead target by its replica from the plan, now elected master', () => {
+    // A dead master keeps no link to the replica that replaced it: only the plan knows them.
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail', '-', ''],
+      [TR, 'master', '-', '5001-6000'],
+      [O, 'master', '-', '6001-16383'],
+    );
+    expect(endpointsNow(lines, move, planned)).toEqual({ slot: 100, from: S, to: TR });
+  });
+
+  it('replaces a dead source by its replica from the plan, and by the slot owner for older plans', () => {
+    const lines = nodes(
+      [S, 'master,fail', '-', ''],
+      [SR, 'master', '-', '0-5000'],
+      [T, 'myself,master', '-', '5001-6000'],
+      [O, 'master', '-', '6001-16383'],
+    );
+    expect(endpointsNow(lines, move, planned)).toEqual({ slot: 100, from: SR, to: T });
+    const older = planned.map(({ id: i, host, port }) => ({ id: i, host, port }));
+    expect(endpointsNow(lines, move, older)).toEqual({ slot: 100, from: SR, to: T });
+  });
+
+  it('keeps a dead node whose replica is not elected yet (the retry waits and asks again)', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail', '-', '5001-6000'],
+      [TR, 'slave', T.id, ''],
+      [O, 'master', '-', '6001-16383'],
+    );
+    expect(endpointsNow(lines, move, planned)).toEqual(move);
+  });
+
+  it('does not take a third master owning a healthy source slot for the source (a stale plan)', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-99 101-5000'],
+      [T, 'master', '-', '5001-6000'],
+      [O, 'master', '-', '100 6001-16383'],
+    );
+    expect(endpointsNow(lines, move, planned)).toEqual(move);
+  });
+});
