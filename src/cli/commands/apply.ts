@@ -49,6 +49,7 @@ interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags, WorkerFlags
   file?: string;
   yes?: boolean;
   workers: boolean;
+  stopTimeout: string;
 }
 
 /** Exit code of an apply that stopped before every slot moved (Ctrl-C, failures, cancel). */
@@ -72,7 +73,12 @@ export function applyCommand(program: Command): void {
                 'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
               )
               .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-              .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving'),
+              .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
+              .option(
+                '--stop-timeout <s>',
+                'after Ctrl-C or SIGTERM, wait at most this many seconds for the slots in flight, then exit (code 1) naming the `slotshift fix` command for any left open',
+                '60',
+              ),
           ),
         ),
       ),
@@ -87,6 +93,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const queueUrl = queueUrlFrom(flags);
+  const stopTimeoutMs = parsePositiveInt('--stop-timeout', flags.stopTimeout) * 1000;
   // On a terminal the progress bar is the output: a JSON line per slot on the same stderr scrolled it
   // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
   const log = createLogger(process.env['SLOTSHIFT_LOG_LEVEL'] ?? (process.stderr.isTTY ? 'warn' : 'info'));
@@ -165,18 +172,27 @@ async function runApply(given: ApplyFlags): Promise<number> {
     : null;
 
   let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) {
-      // The slots in flight may never finish (their nodes or the queue gone): a second interrupt is
-      // the way out a terminal user expects, and it says what it may leave behind.
-      process.stderr.write(
-        `\nsecond interrupt: exiting without waiting; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them, then run the same apply to resume\n`,
-      );
-      process.exit(EXIT_INCOMPLETE);
-    }
-    interrupted = true;
+  const exitLeavingSlots = (why: string): never => {
     process.stderr.write(
-      '\nstopping: finishing the slots in flight so none is left open (interrupt again to exit at once)...\n',
+      `\n${why}; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them, then run the same apply to resume\n`,
+    );
+    process.exit(EXIT_INCOMPLETE);
+  };
+  const onSignal = (): void => {
+    // The slots in flight may never finish (their nodes or the queue gone): a second interrupt is
+    // the way out a terminal user expects, and the stop timeout the one a supervisor's single
+    // SIGTERM needs (without it, such an apply waited until it was killed, saying nothing).
+    if (interrupted) exitLeavingSlots('second interrupt: exiting without waiting');
+    interrupted = true;
+    setTimeout(
+      () =>
+        exitLeavingSlots(
+          `stopping took longer than --stop-timeout ${stopTimeoutMs / 1000} s (slots in flight not finishing, or the cluster or queue not answering)`,
+        ),
+      stopTimeoutMs,
+    ).unref();
+    process.stderr.write(
+      `\nstopping: finishing the slots in flight so none is left open (at most ${stopTimeoutMs / 1000} s; interrupt again to exit at once)...\n`,
     );
   };
   process.on('SIGINT', onSignal);

@@ -150,43 +150,64 @@ describe('apply: saved plans, cancel and extra workers', () => {
     });
   });
 
-  it('a second Ctrl-C exits at once and names the fix; fix and apply again finish', async () => {
-    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
-      await loadStrings(cluster, { keys: 20_000, prefix: 'int2' });
-      const args = [
-        ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
-        ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
-      ];
-      const apply = startApply(args);
-      await waitForPlanProgress(queue.url, 20);
-      // The target stops taking writes, so the slots in flight cannot finish: the first Ctrl-C waits.
-      const target = cluster.nodes.find((n) => n.kind === 'empty')!;
-      const rt = cluster.connect(target);
-      await rt.call('CLIENT', 'PAUSE', '10000', 'WRITE');
-      apply.child.kill('SIGINT');
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(apply.child.exitCode).toBeNull();
-      const second = Date.now();
-      apply.child.kill('SIGINT');
-      const stopped = await apply.done;
-      expect(Date.now() - second).toBeLessThan(3000);
-      expect(stopped.code, stopped.stderr).toBe(1);
-      expect(stopped.stderr).toContain('interrupt again to exit at once');
-      expect(stopped.stderr).toContain(
-        `second interrupt: exiting without waiting; slots in flight may be left open: \`slotshift fix --seed ${cluster.seeds[0]}\``,
-      );
-      await rt.call('CLIENT', 'UNPAUSE');
-      rt.disconnect();
+  it.each([
+    {
+      how: 'a second Ctrl-C exits at once',
+      stop: ['SIGINT', 'SIGINT'] as const,
+      stopTimeout: '60',
+      says: 'second interrupt: exiting without waiting',
+    },
+    {
+      how: 'a single SIGTERM exits after --stop-timeout',
+      stop: ['SIGTERM'] as const,
+      stopTimeout: '3',
+      says: 'stopping took longer than --stop-timeout 3 s (slots in flight not finishing, or the cluster or queue not answering)',
+    },
+  ])(
+    '$how when the slots in flight cannot finish, naming the fix; fix and apply again finish',
+    async ({ stop, stopTimeout, says }) => {
+      await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+        await loadStrings(cluster, { keys: 20_000, prefix: 'int2' });
+        const args = [
+          ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
+          ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
+        ];
+        const apply = startApply([...args, '--stop-timeout', stopTimeout]);
+        await waitForPlanProgress(queue.url, 20);
+        // The target stops taking writes, so the slots in flight cannot finish: the first signal waits.
+        const target = cluster.nodes.find((n) => n.kind === 'empty')!;
+        const rt = cluster.connect(target);
+        await rt.call('CLIENT', 'PAUSE', '15000', 'WRITE');
+        const first = Date.now();
+        apply.child.kill(stop[0]);
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(apply.child.exitCode).toBeNull();
+        if (stop[1]) apply.child.kill(stop[1]);
+        const stopped = await apply.done;
+        // Exits by itself: at once after a second signal, or when the stop timeout runs out (well
+        // before the pause ends and the slots could finish).
+        const took = Date.now() - first;
+        expect(took).toBeLessThan(stop[1] ? 4000 : 10_000);
+        if (!stop[1]) expect(took).toBeGreaterThanOrEqual(3000);
+        expect(stopped.signal).toBeNull();
+        expect(stopped.code, stopped.stderr).toBe(1);
+        expect(stopped.stderr).toContain('interrupt again to exit at once');
+        expect(stopped.stderr).toContain(
+          `${says}; slots in flight may be left open: \`slotshift fix --seed ${cluster.seeds[0]}\``,
+        );
+        await rt.call('CLIENT', 'UNPAUSE');
+        rt.disconnect();
 
-      const fix = await runCli(['fix', '--seed', cluster.seeds[0]!, '--yes']);
-      expect(fix.code, fix.stdout + fix.stderr).toBe(0);
-      await expectSettled(cluster);
-      const again = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
-      expect(again.code, again.stdout + again.stderr).toBe(0);
-      await expectSettled(cluster);
-      expect(await missingLoadedKeys(cluster, 'int2', 20_000)).toEqual([]);
-    });
-  });
+        const fix = await runCli(['fix', '--seed', cluster.seeds[0]!, '--yes']);
+        expect(fix.code, fix.stdout + fix.stderr).toBe(0);
+        await expectSettled(cluster);
+        const again = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        expect(again.code, again.stdout + again.stderr).toBe(0);
+        await expectSettled(cluster);
+        expect(await missingLoadedKeys(cluster, 'int2', 20_000)).toEqual([]);
+      });
+    },
+  );
 
   it('Ctrl-C finishes the slots in flight, leaves none open and says how to resume; apply again finishes', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
