@@ -4,6 +4,7 @@ import {
   NodePool,
   electionsRun,
   failoversNotKept,
+  openSlots,
   readTopology,
   type ConnectionOptions,
   type NodeAddress,
@@ -270,12 +271,28 @@ async function runApply(given: ApplyFlags): Promise<number> {
         `check the slot's keys (slotshift verify --slots ${n.slot} against a snapshot), then run slotshift plan again.\n`,
     );
   }
+  // Read, not assumed: a slot whose target died before owning any slot stays MIGRATING on its
+  // source (Redis replaces only masters with slots), and anything else may open slots meanwhile.
+  const leftOpen = after ? openSlots(after.topology) : [];
+  for (const o of leftOpen.slice(0, 20)) {
+    log.error({ slot: o.slot, node: o.nodeId, state: o.state, peer: o.peerId }, 'slot left open');
+    process.stdout.write(
+      `  OPEN slot ${o.slot}: ${o.state} on ${shortId(o.nodeId)} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}\n`,
+    );
+  }
+  if (leftOpen.length) {
+    process.stdout.write(
+      `${leftOpen.length} open slot${leftOpen.length === 1 ? '' : 's'} after the plan: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes ${leftOpen.length === 1 ? 'it' : 'them'}.\n`,
+    );
+  }
   const complete = final.done === final.total;
   if (!complete) {
     const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
-    process.stdout.write(`not every slot moved; no slot is left open. Run ${again} to resume.\n`);
+    process.stdout.write(
+      `not every slot moved; ${leftOpen.length ? 'close the open slots above, then run' : 'no slot is left open. Run'} ${again} to resume.\n`,
+    );
   }
-  if (mismatches.length || notWherePlanned.length) return EXIT_INCOMPLETE;
+  if (mismatches.length || notWherePlanned.length || leftOpen.length) return EXIT_INCOMPLETE;
   return complete ? 0 : EXIT_INCOMPLETE;
 }
 
