@@ -17,6 +17,8 @@ interface Pending {
 export class OwnerAnnouncer {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Masters that could not be told, warned about once: a dead one failed every flush of a plan. */
+  private readonly unreachable = new Set<string>();
 
   constructor(
     private readonly pool: NodePool,
@@ -52,9 +54,17 @@ export class OwnerAnnouncer {
           const pipe = redis.pipeline();
           for (const p of items) pipe.call('CLUSTER', 'SETSLOT', String(p.slot), 'NODE', p.targetId);
           await pipe.exec();
+          this.unreachable.delete(m.id);
         } catch (e) {
           // A master that cannot be told learns the owner from gossip (the target's epoch is higher).
-          this.log?.warn({ node: m.id, error: errorMessage(e) }, 'could not announce new slot owners');
+          const first = !this.unreachable.has(m.id);
+          this.unreachable.add(m.id);
+          this.log?.[first ? 'warn' : 'debug'](
+            { node: m.id, error: errorMessage(e) },
+            first
+              ? 'could not announce new slot owners (it learns them by gossip; repeats are logged at debug level)'
+              : 'could not announce new slot owners',
+          );
         }
       }),
     );
