@@ -5,7 +5,7 @@ import {
   InvalidAddressError,
   InvalidOptionError,
   NotClusterError,
-  SeedUnreachableError,
+  NodeUnreachableError,
   TlsError,
   type SlotshiftError,
 } from '../errors/index.js';
@@ -140,7 +140,7 @@ export function classifyConnectError(addr: string, e: unknown, usingTls: boolean
     );
   }
   if (/cluster support disabled/i.test(msg)) return new NotClusterError(addr);
-  return new SeedUnreachableError(addr, describeSocketError(code, msg));
+  return new NodeUnreachableError(addr, describeSocketError(code, msg));
 }
 
 /**

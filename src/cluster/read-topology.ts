@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { InvalidOptionError, NotClusterError, type SlotshiftError } from '../errors/index.js';
+import {
+  InvalidOptionError,
+  NodeUnreachableError,
+  NotClusterError,
+  SeedUnreachableError,
+  type SlotshiftError,
+} from '../errors/index.js';
 import { buildTopology } from './build-topology.js';
 import type { NodeAddress } from './connection.js';
 import type { Topology } from './model.js';
@@ -42,7 +48,9 @@ async function readSeed(
     try {
       redis = await pool.get(seed);
     } catch (e) {
-      firstError ??= e as Error;
+      // The user gave this address: the fix is in the --seed flag.
+      firstError ??=
+        e instanceof NodeUnreachableError ? new SeedUnreachableError(e.address, e.detail) : (e as Error);
       continue;
     }
     let nodesReply: unknown;

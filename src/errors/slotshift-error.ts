@@ -41,6 +41,23 @@ export class SeedUnreachableError extends SlotshiftError {
   }
 }
 
+/**
+ * A node of the cluster (not a seed the user gave) did not answer: down, failing over, or cut off.
+ * Slot jobs retry it, and follow a failed master to the replica elected in its place.
+ */
+export class NodeUnreachableError extends SlotshiftError {
+  readonly code = 'NODE_UNREACHABLE';
+  override readonly retryable = true;
+  constructor(
+    readonly address: string,
+    readonly detail: string,
+  ) {
+    super(
+      `cannot connect to ${address}, a node of the cluster: ${detail}; it may be down or failing over (slotshift status --seed HOST:PORT shows the cluster's view of it)`,
+    );
+  }
+}
+
 /** The queue Redis did not answer: wrong URL, server down, or credentials it refuses. */
 export class QueueUnreachableError extends SlotshiftError {
   readonly code = 'QUEUE_UNREACHABLE';

@@ -90,7 +90,9 @@ describe('slotshift status: bad input gets one clear line and exit code 2', () =
     const [port] = await freePorts(1);
     const r = await runCli(['status', '--seed', `127.0.0.1:${port}`]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`cannot connect to 127.0.0.1:${port}: connection refused`);
+    expect(r.stderr).toContain(
+      `cannot connect to 127.0.0.1:${port}: connection refused; check that redis-server runs there and the address and port are right (--seed HOST:PORT)`,
+    );
     expectOneLine(r.stderr);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyConnectError, parseClusterNodes, parseClusterShards } from '../../../src/cluster/index.js';
-import { TlsError } from '../../../src/errors/index.js';
+import { NodeUnreachableError, TlsError } from '../../../src/errors/index.js';
 
 const ADDR = '127.0.0.1:45753';
 const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code });
@@ -95,5 +95,16 @@ describe('classifyConnectError over TLS', () => {
       expect(e).toBeInstanceOf(TlsError);
       expect(e.message).toContain('client certificate');
     }
+  });
+});
+
+describe('classifyConnectError without TLS', () => {
+  it('a refused connection to a node of the cluster says so, without the --seed advice meant for seeds', () => {
+    const e = classifyConnectError(ADDR, withCode(`connect ECONNREFUSED ${ADDR}`, 'ECONNREFUSED'), false);
+    expect(e).toBeInstanceOf(NodeUnreachableError);
+    expect(e.retryable).toBe(true);
+    expect(e.message).toBe(
+      `cannot connect to ${ADDR}, a node of the cluster: connection refused; it may be down or failing over (slotshift status --seed HOST:PORT shows the cluster's view of it)`,
+    );
   });
 });
