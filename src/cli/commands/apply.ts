@@ -35,6 +35,7 @@ import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } fro
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
+import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '../stop-timeout.js';
 import { withConfigFile } from '../config-file.js';
 import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import {
@@ -57,29 +58,29 @@ interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags, WorkerFlags
 const EXIT_INCOMPLETE = 1;
 
 export function applyCommand(program: Command): void {
-  withMoveOptions(
-    withWorkerOptions(
-      withQueueOptions(
-        withConnectionOptions(
-          withPlanOptions(
-            program
-              .command('apply')
-              .description(
-                'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
-                  'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n' +
-                  'On a terminal it shows a progress bar and only warnings; otherwise a JSON log line per slot and a progress line every 5 s (SLOTSHIFT_LOG_LEVEL sets the level).',
-              )
-              .option(
-                '-f, --file <plan>',
-                'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
-              )
-              .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-              .option('--no-workers', 'only enqueue and follow; `slotshift worker` processes do the moving')
-              .option(
-                '--stop-timeout <s>',
-                'after Ctrl-C or SIGTERM, wait at most this many seconds for the slots in flight, then exit (code 1) naming the `slotshift fix` command for any left open',
-                '60',
-              ),
+  withStopTimeoutOption(
+    withMoveOptions(
+      withWorkerOptions(
+        withQueueOptions(
+          withConnectionOptions(
+            withPlanOptions(
+              program
+                .command('apply')
+                .description(
+                  'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
+                    'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n' +
+                    'On a terminal it shows a progress bar and only warnings; otherwise a JSON log line per slot and a progress line every 5 s (SLOTSHIFT_LOG_LEVEL sets the level).',
+                )
+                .option(
+                  '-f, --file <plan>',
+                  'a RebalancePlan file (desired state) or a plan saved by `slotshift plan -o`',
+                )
+                .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+                .option(
+                  '--no-workers',
+                  'only enqueue and follow; `slotshift worker` processes do the moving',
+                ),
+            ),
           ),
         ),
       ),
@@ -94,7 +95,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const queueUrl = queueUrlFrom(flags);
-  const stopTimeoutMs = parsePositiveInt('--stop-timeout', flags.stopTimeout) * 1000;
+  const stopTimeoutMs = stopTimeoutMsFrom(flags.stopTimeout);
   // On a terminal the progress bar is the output: a JSON line per slot on the same stderr scrolled it
   // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
   const log = createLogger(process.env['SLOTSHIFT_LOG_LEVEL'] ?? (process.stderr.isTTY ? 'warn' : 'info'));
@@ -185,13 +186,7 @@ async function runApply(given: ApplyFlags): Promise<number> {
     // SIGTERM needs (without it, such an apply waited until it was killed, saying nothing).
     if (interrupted) exitLeavingSlots('second interrupt: exiting without waiting');
     interrupted = true;
-    setTimeout(
-      () =>
-        exitLeavingSlots(
-          `stopping took longer than --stop-timeout ${stopTimeoutMs / 1000} s (slots in flight not finishing, or the cluster or queue not answering)`,
-        ),
-      stopTimeoutMs,
-    ).unref();
+    exitAfterStopTimeout(stopTimeoutMs, exitLeavingSlots);
     process.stderr.write(
       `\nstopping: finishing the slots in flight so none is left open (at most ${stopTimeoutMs / 1000} s; interrupt again to exit at once)...\n`,
     );

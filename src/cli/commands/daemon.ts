@@ -4,6 +4,7 @@ import { loadConfig, resolveValue, type SlotshiftConfig } from '../../config/ind
 import { migratorOptionsFor } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
 import { lowerCpuPriority, queueUrlFrom } from '../queue-options.js';
+import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '../stop-timeout.js';
 import { DEFAULT_QUEUE_NAME } from '../../queue/index.js';
 import { resolve } from 'node:path';
 
@@ -14,64 +15,72 @@ interface DaemonFlags {
   queueName: string;
   listen?: string;
   plan?: string;
+  stopTimeout: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function daemonCommand(program: Command): void {
-  program
-    .command('daemon')
-    .description(
-      'Keep the cluster at the balance its plan files ask for: every round (tickSeconds, and at each\n' +
-        'window boundary) re-read the cluster, plan, and enqueue the moves while the window is open;\n' +
-        'in-process workers move the slots. Several daemons may share a queue: one plans (lease), all move.\n' +
-        'HTTP: /healthz /readyz /status /metrics /queues, POST /pause /resume /cancel (bearer token).\n' +
-        'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.',
-    )
-    .requiredOption('-c, --config <file>', 'daemon config file (see config/slotshift.yaml)')
-    .option('--seed <host:port>', 'cluster node to start from, instead of cluster.seeds (repeat)', collect)
-    .option('--queue <url>', 'queue Redis URL, instead of queue.url / queue.urlEnv')
-    .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
-    .option('--listen <host:port>', 'HTTP address, instead of http.listen')
-    .option('--plan <file|dir>', 'plan file or directory of them, instead of plans')
-    .action(async (flags: DaemonFlags) => {
-      const config = loadConfig(flags.config);
-      const env = process.env;
-      const seeds = (flags.seed?.length ? flags.seed : config.cluster.seeds).map(parseAddress);
-      const queueUrl = queueUrlFrom({
-        queue: flags.queue ?? resolveValue(config.queue.url, 'queue.url', env),
-        queueName: flags.queueName,
-      });
-      const token = config.http.token ? resolveValue(config.http.token, 'http.token', env) : null;
-      if (flags.listen) parseAddress(flags.listen);
-      const log = createLogger(config.log.level);
-      lowerCpuPriority(config.workers.nice, log);
-      // Loaded on use: express, Bull Board and prom-client are a third of every other command's start-up.
-      const { startDaemon } = await import('../../daemon/index.js');
-      const daemon = await startDaemon({
-        seeds,
-        connection: connectionOf(config, env),
-        queueUrl,
-        queueName: flags.queueName,
-        plans: flags.plan ? resolve(flags.plan) : config.plans,
-        tickMs: config.tickMs,
-        listen: flags.listen ?? config.http.listen,
-        token,
-        workers: config.workers,
-        migrator: migratorOptionsFor(config.moves),
-        log,
-      });
-      await new Promise<void>((done) => {
-        const stop = (signal: string): void => {
-          log.info({ signal }, 'stopping: finishing the slots in flight');
-          done();
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
-      await daemon.stop();
-      log.info('daemon stopped; no slot left open');
+  withStopTimeoutOption(
+    program
+      .command('daemon')
+      .description(
+        'Keep the cluster at the balance its plan files ask for: every round (tickSeconds, and at each\n' +
+          'window boundary) re-read the cluster, plan, and enqueue the moves while the window is open;\n' +
+          'in-process workers move the slots. Several daemons may share a queue: one plans (lease), all move.\n' +
+          'HTTP: /healthz /readyz /status /metrics /queues, POST /pause /resume /cancel (bearer token).\n' +
+          'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).',
+      )
+      .requiredOption('-c, --config <file>', 'daemon config file (see config/slotshift.yaml)')
+      .option('--seed <host:port>', 'cluster node to start from, instead of cluster.seeds (repeat)', collect)
+      .option('--queue <url>', 'queue Redis URL, instead of queue.url / queue.urlEnv')
+      .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
+      .option('--listen <host:port>', 'HTTP address, instead of http.listen')
+      .option('--plan <file|dir>', 'plan file or directory of them, instead of plans'),
+  ).action(async (flags: DaemonFlags) => {
+    const config = loadConfig(flags.config);
+    const env = process.env;
+    const seeds = (flags.seed?.length ? flags.seed : config.cluster.seeds).map(parseAddress);
+    const queueUrl = queueUrlFrom({
+      queue: flags.queue ?? resolveValue(config.queue.url, 'queue.url', env),
+      queueName: flags.queueName,
     });
+    const token = config.http.token ? resolveValue(config.http.token, 'http.token', env) : null;
+    if (flags.listen) parseAddress(flags.listen);
+    const stopTimeoutMs = stopTimeoutMsFrom(flags.stopTimeout);
+    const log = createLogger(config.log.level);
+    lowerCpuPriority(config.workers.nice, log);
+    // Loaded on use: express, Bull Board and prom-client are a third of every other command's start-up.
+    const { startDaemon } = await import('../../daemon/index.js');
+    const daemon = await startDaemon({
+      seeds,
+      connection: connectionOf(config, env),
+      queueUrl,
+      queueName: flags.queueName,
+      plans: flags.plan ? resolve(flags.plan) : config.plans,
+      tickMs: config.tickMs,
+      listen: flags.listen ?? config.http.listen,
+      token,
+      workers: config.workers,
+      migrator: migratorOptionsFor(config.moves),
+      log,
+    });
+    await new Promise<void>((done) => {
+      const stop = (signal: string): void => {
+        log.info({ signal, stopTimeoutS: stopTimeoutMs / 1000 }, 'stopping: finishing the slots in flight');
+        exitAfterStopTimeout(stopTimeoutMs, (why) =>
+          log.error(
+            `${why}; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them`,
+          ),
+        );
+        done();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    await daemon.stop();
+    log.info('daemon stopped; no slot left open');
+  });
 }
 
 function connectionOf(config: SlotshiftConfig, env: NodeJS.ProcessEnv): ConnectionOptions {

@@ -13,22 +13,27 @@ import {
 } from '../queue-options.js';
 import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import { withConfigFile } from '../config-file.js';
+import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '../stop-timeout.js';
 
-interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags, MoveFlags {}
+interface WorkerCommandFlags extends ConnectionFlags, QueueFlags, WorkerFlags, MoveFlags {
+  stopTimeout: string;
+}
 
 export function workerCommand(program: Command): void {
-  withMoveOptions(
-    withWorkerOptions(
-      withQueueOptions(
-        withConnectionOptions(
-          program
-            .command('worker')
-            .description(
-              'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
-                'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
-                'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0.\n' +
-                'The move flags (--no-verify, --latency-budget-ms, ...) apply to the slots this process moves: give it those of the apply it helps.',
-            ),
+  withStopTimeoutOption(
+    withMoveOptions(
+      withWorkerOptions(
+        withQueueOptions(
+          withConnectionOptions(
+            program
+              .command('worker')
+              .description(
+                'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
+                  'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
+                  'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).\n' +
+                  'The move flags (--no-verify, --latency-budget-ms, ...) apply to the slots this process moves: give it those of the apply it helps.',
+              ),
+          ),
         ),
       ),
     ),
@@ -38,6 +43,7 @@ export function workerCommand(program: Command): void {
     const { groupSlots, ...limits } = workerSizingFrom(flags, log);
     const settings = moveSettingsFrom(flags, groupSlots);
     const queueUrl = queueUrlFrom(flags);
+    const stopTimeoutMs = stopTimeoutMsFrom(flags.stopTimeout);
     // Once running, a worker rides out a queue restart by retrying; a queue it cannot reach at the
     // start is far more likely a wrong --queue, which retrying would only hide.
     await probeQueue(queueUrl);
@@ -52,7 +58,12 @@ export function workerCommand(program: Command): void {
     log.info({ queue: flags.queueName, ...limits, ...settings }, 'worker started');
     await new Promise<void>((resolve) => {
       const stop = (): void => {
-        log.info('stopping: finishing the slots in flight');
+        log.info({ stopTimeoutS: stopTimeoutMs / 1000 }, 'stopping: finishing the slots in flight');
+        exitAfterStopTimeout(stopTimeoutMs, (why) =>
+          log.error(
+            `${why}; slots in flight may be left open: \`slotshift fix --seed HOST:PORT\` (a node of their cluster) closes them`,
+          ),
+        );
         resolve();
       };
       process.once('SIGINT', stop);
