@@ -275,12 +275,20 @@ async function runApply(given: ApplyFlags): Promise<number> {
       `  OPEN slot ${o.slot}: ${o.state} on ${shortId(o.nodeId)} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}\n`,
     );
   }
+  const complete = final.done === final.total;
   if (leftOpen.length) {
+    const them = leftOpen.length === 1 ? 'it' : 'them';
+    const fix = `\`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\``;
+    // A plan stopped before its end may still have slots in flight in `slotshift worker` processes,
+    // which fix must not close under them.
+    const finished = final.done + final.failed + final.cancelled >= final.total;
     process.stdout.write(
-      `${leftOpen.length} open slot${leftOpen.length === 1 ? '' : 's'} after the plan: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes ${leftOpen.length === 1 ? 'it' : 'them'}.\n`,
+      `${leftOpen.length} open slot${leftOpen.length === 1 ? '' : 's'} after the plan: ` +
+        (finished
+          ? `${fix} closes ${them}.\n`
+          : `\`slotshift worker\` processes may still be moving ${them}; if none runs, ${fix} closes ${them}.\n`),
     );
   }
-  const complete = final.done === final.total;
   if (!complete) {
     const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
     process.stdout.write(
