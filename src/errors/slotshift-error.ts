@@ -58,6 +58,25 @@ export class NodeUnreachableError extends SlotshiftError {
   }
 }
 
+/**
+ * The queue lives on a cluster node (in its pinned slot) and that node is no longer the slot's
+ * master: a failover moved the queue's keys, replicated, to another node. slotshift keeps one
+ * connection to the queue, so it stops and says where the queue went, to go on from there.
+ */
+export class QueueMovedError extends SlotshiftError {
+  readonly code = 'QUEUE_MOVED';
+  override readonly exitCode = 1;
+  constructor(
+    readonly slot: number,
+    readonly address: string,
+    resumeWith: string,
+  ) {
+    super(
+      `the queue's slot ${slot} is now served by ${address} (its node failed over); nothing moved is lost: run ${resumeWith} to go on from there`,
+    );
+  }
+}
+
 /** The queue Redis did not answer: wrong URL, server down, or credentials it refuses. */
 export class QueueUnreachableError extends SlotshiftError {
   readonly code = 'QUEUE_UNREACHABLE';

@@ -172,3 +172,20 @@ export function assertQueueSlotPinned(
       `--pin ${slot}, or pin: [${slot}] in a plan file`,
   );
 }
+
+/**
+ * Where the queue went when a queue command met `MOVED <slot> <host:port>`: its node, a cluster
+ * master holding the queue's pinned slot, failed over. The URL is the queue URL (scheme,
+ * credentials, database) with the new address; null for any other error.
+ */
+export function queueMovedTo(
+  error: unknown,
+  queueUrl: string,
+): { slot: number; address: string; url: string } | null {
+  const m = /^MOVED (\d+) (\S+):(\d+)$/.exec(error instanceof Error ? error.message : '');
+  if (!m) return null;
+  const url = new URL(queueUrl);
+  url.hostname = m[2]!.includes(':') ? `[${m[2]!}]` : m[2]!;
+  url.port = m[3]!;
+  return { slot: Number(m[1]), address: `${m[2]!}:${m[3]!}`, url: url.toString() };
+}

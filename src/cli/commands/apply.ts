@@ -10,6 +10,7 @@ import {
   type NodeAddress,
   type Topology,
 } from '../../cluster/index.js';
+import { QueueMovedError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
 import { DEFAULT_BIG_KEY_BYTES, migratorOptionsFor } from '../../migrate/index.js';
@@ -18,6 +19,7 @@ import {
   PlanQueue,
   assertQueueSlotPinned,
   locateQueue,
+  queueMovedTo,
   slotJobsFor,
   planMasters,
   startSlotWorker,
@@ -150,15 +152,30 @@ async function runApply(given: ApplyFlags): Promise<number> {
     return 2;
 
   const planQueue = new PlanQueue(queueUrl, flags.queueName);
-  const previous = await planQueue.currentPlan();
+  // A queue on a cluster node whose failover moved it answers MOVED: say where it went and how to
+  // resume there, rather than an "unexpected error".
+  const viaQueue = <T>(reply: Promise<T>): Promise<T> =>
+    reply.catch((e: unknown) => {
+      const moved = queueMovedTo(e, queueUrl);
+      if (!moved) throw e;
+      const withCredentials = printableQueueUrl(moved.url) !== moved.url;
+      throw new QueueMovedError(
+        moved.slot,
+        moved.address,
+        withCredentials
+          ? `the same slotshift apply with its --queue URL pointing at ${moved.address}`
+          : `the same slotshift apply with --queue ${moved.url}`,
+      );
+    });
+  const previous = await viaQueue(planQueue.currentPlan());
   if (previous && previous.planId !== plan.planId) {
     // Its remaining jobs were made for a cluster that no longer exists; skipping them keeps the
     // shared queue's workers on this plan only.
-    await planQueue.cancel(previous.planId);
+    await viaQueue(planQueue.cancel(previous.planId));
   }
   const jobs = slotJobsFor(plan, topology);
   // Recorded before the jobs, so an apply killed while enqueueing is resumed by the next one.
-  await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
+  await viaQueue(planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan)));
 
   // The workers start before the jobs are enqueued: jobs go in chunks in wave order, and enqueueing
   // 8,000 of them takes about 0.4 s in which the first slots can already move.
@@ -195,23 +212,25 @@ async function runApply(given: ApplyFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const started = Date.now();
-  const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
+  const { added, alreadyDone } = await viaQueue(planQueue.enqueue(jobs, planMasters(topology)));
   log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
   const resumeCommand = `slotshift resume --queue ${printableQueueUrl(queueUrl)}${flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`}`;
-  await follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand);
+  await viaQueue(follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand));
   await worker?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  const final = await planQueue.progress(plan.planId, jobs.length);
-  const failures = await planQueue.failures(plan.planId);
+  const final = await viaQueue(planQueue.progress(plan.planId, jobs.length));
+  const failures = await viaQueue(planQueue.failures(plan.planId));
   const mismatches = final.mismatches
-    ? await planQueue.mismatches(
-        plan.planId,
-        plan.moves.map((m) => m.slot),
+    ? await viaQueue(
+        planQueue.mismatches(
+          plan.planId,
+          plan.moves.map((m) => m.slot),
+        ),
       )
     : [];
-  const bigKeys = await planQueue.bigKeys(plan.planId);
-  const doneSlots = await planQueue.doneSlots(plan.planId);
+  const bigKeys = await viaQueue(planQueue.bigKeys(plan.planId));
+  const doneSlots = await viaQueue(planQueue.doneSlots(plan.planId));
   await planQueue.close();
   const after = await topologyAfter(connection, seeds);
   const notKept = after ? failoversNotKept(electionsBefore, after.elections, after.topology) : [];
