@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ReplyError } from 'ioredis';
 import { queueMovedTo } from '../../../src/queue/index.js';
 
 describe('queueMovedTo: where a queue on a failed-over cluster node went', () => {
   it('keeps the scheme, credentials and database of the queue URL, with the new address', () => {
-    expect(
-      queueMovedTo(new ReplyError('MOVED 13028 127.0.0.1:43351'), 'rediss://u:p@10.0.0.1:7000/0'),
-    ).toEqual({
+    expect(queueMovedTo(new Error('MOVED 13028 127.0.0.1:43351'), 'rediss://u:p@10.0.0.1:7000/0')).toEqual({
       slot: 13028,
       address: '127.0.0.1:43351',
       url: 'rediss://u:p@127.0.0.1:43351/0',
