@@ -16,6 +16,7 @@ import {
   type MigratorOptions,
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
+import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
   MOVE_SLOT_JOB,
@@ -42,6 +43,11 @@ export interface SlotWorkerOptions {
   readonly migrator?: MigratorOptions;
   readonly compareKeys?: KeyComparer;
   readonly log: Logger;
+  /**
+   * Called once when the queue answers MOVED: it lives on a cluster node that failed over, and this
+   * worker's one connection cannot follow it. Without it, each such error is logged as it comes.
+   */
+  readonly onQueueMoved?: (moved: { slot: number; address: string; url: string }) => void;
 }
 
 export interface SlotWorker {
@@ -329,7 +335,16 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       .exec()
       .catch((e: unknown) => options.log.error({ err: e }, 'could not record a failed slot'));
   });
-  worker.on('error', (err) => options.log.error({ err }, 'worker error'));
+  let movedReported = false;
+  worker.on('error', (err) => {
+    const moved = options.onQueueMoved ? queueMovedTo(err, options.queueUrl) : null;
+    if (!moved) {
+      options.log.error({ err }, 'worker error');
+      return;
+    }
+    if (!movedReported) options.onQueueMoved?.(moved);
+    movedReported = true;
+  });
 
   return {
     worker,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { QueueMovedError } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
 import { migratorOptionsFor } from '../../migrate/index.js';
 import { probeQueue, startSlotWorker } from '../../queue/index.js';
@@ -54,6 +55,14 @@ export function workerCommand(program: Command): void {
       ...limits,
       migrator: migratorOptionsFor(settings),
       log,
+      // Its one queue connection cannot follow the queue to another node: stop, saying where it went.
+      onQueueMoved: (moved) => {
+        const resumeWith = /\/\/[^/@]*@/.test(moved.url)
+          ? `slotshift worker with its --queue URL pointing at ${moved.address}`
+          : `slotshift worker with --queue ${moved.url}`;
+        log.error(new QueueMovedError(moved.slot, moved.address, resumeWith).message);
+        process.exit(1);
+      },
     });
     log.info({ queue: flags.queueName, ...limits, ...settings }, 'worker started');
     await new Promise<void>((resolve) => {
