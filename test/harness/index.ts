@@ -51,5 +51,6 @@ export * from './cli.js';
 export * from './traffic.js';
 export * from './cluster-checks.js';
 export * from './scenario.js';
+export * from './manual-failover.js';
 export * from './slot-keys.js';
 export * from './tls.js';
