@@ -103,7 +103,7 @@ describe('slotshift over mutual TLS', () => {
 
   it('mutual TLS: no client certificate, or one from another CA, is refused with exit 2', async () => {
     const missing = await runCli(['status', '--seed', cluster.seeds[0]!, '--tls-ca', certs.caFile]);
-    expect(missing.code).toBe(2);
+    expect(missing.code, missing.stderr).toBe(2);
     expect(missing.stderr).toContain(`TLS connection to ${cluster.seeds[0]} failed`);
     expect(missing.stderr).toContain('client certificate');
     const foreign = await runCli([
@@ -117,7 +117,7 @@ describe('slotshift over mutual TLS', () => {
       '--tls-key',
       stranger.clientKeyFile,
     ]);
-    expect(foreign.code).toBe(2);
+    expect(foreign.code, foreign.stderr).toBe(2);
     expect(foreign.stderr).toContain(`TLS connection to ${cluster.seeds[0]} failed`);
     expect(foreign.stderr).toContain('client certificate');
   });
