@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   AuthenticationError,
@@ -56,6 +58,29 @@ function readTlsFile(option: string, path: string | undefined): Buffer | undefin
   }
 }
 
+type StandaloneConnectorClass = new (options: unknown) => {
+  connect(events: unknown): Promise<EventEmitter>;
+};
+// Not exported by ioredis's index; its package has no "exports" map, so the file is reachable.
+const { default: StandaloneConnector } = createRequire(import.meta.url)(
+  'ioredis/built/connectors/StandaloneConnector.js',
+) as { default: StandaloneConnectorClass };
+
+/**
+ * ioredis listens for one 'error' per socket (`stream.once`). A TLS socket whose client certificate
+ * the server refuses can emit two (the alert, then `read ECONNRESET`), and the second, with no
+ * listener, crashed the process: `slotshift status` exited 1 with "Unhandled 'error' event" in 2
+ * CI runs of 2026-11-26. This connector keeps a listener on each socket for its whole life; the
+ * first error still reaches ioredis, which reports it.
+ */
+class ErrorSafeConnector extends StandaloneConnector {
+  override async connect(events: unknown): Promise<EventEmitter> {
+    const stream = await super.connect(events);
+    stream.on('error', () => undefined);
+    return stream;
+  }
+}
+
 /** ioredis options for one node; TLS files are read here once so a missing file fails before any I/O. */
 export function redisOptions(addr: NodeAddress, opts: ConnectionOptions): RedisOptions {
   const tls = opts.tls
@@ -81,6 +106,7 @@ export function redisOptions(addr: NodeAddress, opts: ConnectionOptions): RedisO
     // Many slots in flight issue commands to the same node in the same tick; one socket write for
     // all of them instead of one each was the largest CPU cost of a move (measured with --cpu-prof).
     enableAutoPipelining: true,
+    Connector: ErrorSafeConnector as unknown as NonNullable<RedisOptions['Connector']>,
   };
 }
 
