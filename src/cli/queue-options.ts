@@ -1,6 +1,6 @@
 import { getPriority, setPriority } from 'node:os';
 import { Option, type Command } from 'commander';
-import { InvalidOptionError } from '../errors/index.js';
+import { InvalidOptionError, QueueMovedError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { parsePositiveInt } from './parse-flags.js';
 import { DEFAULT_NICE, DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queue/index.js';
@@ -102,4 +102,22 @@ export function withWorkerOptions(cmd: Command): Command {
       'slots of one node pair moved together, one pipeline per protocol step (1: one slot at a time)',
       '32',
     );
+}
+
+/** The queue URL for a command to print, unless it holds credentials: those stay off the screen and out of logs. */
+export function printableQueueUrl(queueUrl: string): string {
+  const u = new URL(queueUrl);
+  return u.username || u.password ? '<the same --queue URL>' : queueUrl;
+}
+
+/** The error that says where a failover moved the queue, and how to run `command` against it there. */
+export function queueMovedError(
+  moved: { slot: number; address: string; url: string },
+  command: string,
+): QueueMovedError {
+  const resumeWith =
+    printableQueueUrl(moved.url) === moved.url
+      ? `${command} with --queue ${moved.url}`
+      : `${command} with its --queue URL pointing at ${moved.address}`;
+  return new QueueMovedError(moved.slot, moved.address, resumeWith);
 }

@@ -2,7 +2,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'vitest';
 import { join } from 'node:path';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'slotshift.js');
+/** The built CLI, as `npm test` leaves it. */
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'slotshift.js');
 
 export interface CliResult {
   code: number;

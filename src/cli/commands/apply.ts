@@ -10,7 +10,6 @@ import {
   type NodeAddress,
   type Topology,
 } from '../../cluster/index.js';
-import { QueueMovedError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
 import { DEFAULT_BIG_KEY_BYTES, migratorOptionsFor } from '../../migrate/index.js';
@@ -19,6 +18,7 @@ import {
   PlanQueue,
   assertQueueSlotPinned,
   locateQueue,
+  queueKeySlot,
   queueMovedTo,
   slotJobsFor,
   planMasters,
@@ -41,6 +41,8 @@ import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '
 import { withConfigFile } from '../config-file.js';
 import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
 import {
+  printableQueueUrl,
+  queueMovedError,
   queueUrlFrom,
   withQueueOptions,
   withWorkerOptions,
@@ -94,9 +96,23 @@ export function applyCommand(program: Command): void {
 
 async function runApply(given: ApplyFlags): Promise<number> {
   const flags = withConfigFile(given);
+  const queueUrl = queueUrlFrom(flags);
+  try {
+    return await applyPlan(flags, queueUrl);
+  } catch (e) {
+    // A queue on a cluster node whose failover moved it answers MOVED for its pinned slot: say
+    // where it went and how to go on there, rather than an "unexpected error".
+    const moved = queueMovedTo(e, queueUrl);
+    if (moved && moved.slot === queueKeySlot(flags.queueName)) {
+      throw queueMovedError(moved, 'the same slotshift apply');
+    }
+    throw e;
+  }
+}
+
+async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
-  const queueUrl = queueUrlFrom(flags);
   const stopTimeoutMs = stopTimeoutMsFrom(flags.stopTimeout);
   // On a terminal the progress bar is the output: a JSON line per slot on the same stderr scrolled it
   // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
@@ -152,30 +168,15 @@ async function runApply(given: ApplyFlags): Promise<number> {
     return 2;
 
   const planQueue = new PlanQueue(queueUrl, flags.queueName);
-  // A queue on a cluster node whose failover moved it answers MOVED: say where it went and how to
-  // resume there, rather than an "unexpected error".
-  const viaQueue = <T>(reply: Promise<T>): Promise<T> =>
-    reply.catch((e: unknown) => {
-      const moved = queueMovedTo(e, queueUrl);
-      if (!moved) throw e;
-      const withCredentials = printableQueueUrl(moved.url) !== moved.url;
-      throw new QueueMovedError(
-        moved.slot,
-        moved.address,
-        withCredentials
-          ? `the same slotshift apply with its --queue URL pointing at ${moved.address}`
-          : `the same slotshift apply with --queue ${moved.url}`,
-      );
-    });
-  const previous = await viaQueue(planQueue.currentPlan());
+  const previous = await planQueue.currentPlan();
   if (previous && previous.planId !== plan.planId) {
     // Its remaining jobs were made for a cluster that no longer exists; skipping them keeps the
     // shared queue's workers on this plan only.
-    await viaQueue(planQueue.cancel(previous.planId));
+    await planQueue.cancel(previous.planId);
   }
   const jobs = slotJobsFor(plan, topology);
   // Recorded before the jobs, so an apply killed while enqueueing is resumed by the next one.
-  await viaQueue(planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan)));
+  await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
 
   // The workers start before the jobs are enqueued: jobs go in chunks in wave order, and enqueueing
   // 8,000 of them takes about 0.4 s in which the first slots can already move.
@@ -212,25 +213,23 @@ async function runApply(given: ApplyFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const started = Date.now();
-  const { added, alreadyDone } = await viaQueue(planQueue.enqueue(jobs, planMasters(topology)));
+  const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
   log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
   const resumeCommand = `slotshift resume --queue ${printableQueueUrl(queueUrl)}${flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`}`;
-  await viaQueue(follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand));
+  await follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand);
   await worker?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  const final = await viaQueue(planQueue.progress(plan.planId, jobs.length));
-  const failures = await viaQueue(planQueue.failures(plan.planId));
+  const final = await planQueue.progress(plan.planId, jobs.length);
+  const failures = await planQueue.failures(plan.planId);
   const mismatches = final.mismatches
-    ? await viaQueue(
-        planQueue.mismatches(
-          plan.planId,
-          plan.moves.map((m) => m.slot),
-        ),
+    ? await planQueue.mismatches(
+        plan.planId,
+        plan.moves.map((m) => m.slot),
       )
     : [];
-  const bigKeys = await viaQueue(planQueue.bigKeys(plan.planId));
-  const doneSlots = await viaQueue(planQueue.doneSlots(plan.planId));
+  const bigKeys = await planQueue.bigKeys(plan.planId);
+  const doneSlots = await planQueue.doneSlots(plan.planId);
   await planQueue.close();
   const after = await topologyAfter(connection, seeds);
   const notKept = after ? failoversNotKept(electionsBefore, after.elections, after.topology) : [];
@@ -316,12 +315,6 @@ async function runApply(given: ApplyFlags): Promise<number> {
   }
   if (mismatches.length || notWherePlanned.length || leftOpen.length) return EXIT_INCOMPLETE;
   return complete ? 0 : EXIT_INCOMPLETE;
-}
-
-/** The queue URL for a command to print, unless it holds credentials: those stay off the screen and out of logs. */
-function printableQueueUrl(queueUrl: string): string {
-  const u = new URL(queueUrl);
-  return u.username || u.password ? '<the same --queue URL>' : queueUrl;
 }
 
 /** The cluster after the plan, and the elections each node has run; null if it cannot be read. */

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { QueueMovedError } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
 import { migratorOptionsFor } from '../../migrate/index.js';
 import { probeQueue, startSlotWorker } from '../../queue/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection-options.js';
 import {
+  queueMovedError,
   queueUrlFrom,
   withQueueOptions,
   withWorkerOptions,
@@ -57,10 +57,7 @@ export function workerCommand(program: Command): void {
       log,
       // Its one queue connection cannot follow the queue to another node: stop, saying where it went.
       onQueueMoved: (moved) => {
-        const resumeWith = /\/\/[^/@]*@/.test(moved.url)
-          ? `slotshift worker with its --queue URL pointing at ${moved.address}`
-          : `slotshift worker with --queue ${moved.url}`;
-        log.error(new QueueMovedError(moved.slot, moved.address, resumeWith).message);
+        log.error(queueMovedError(moved, 'slotshift worker').message);
         process.exit(1);
       },
     });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../../../src/cluster/index.js';
 import { PlanQueue } from '../../../src/queue/index.js';
 import {
+  BIN,
   expectSettled,
   loadStrings,
   manualFailover,
@@ -11,8 +11,6 @@ import {
   runCli,
   startLocalCluster,
 } from '../../harness/index.js';
-
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
 
 /**
  * The queue on the cluster, in its pinned slot, and its node fails over mid-plan. slotshift keeps

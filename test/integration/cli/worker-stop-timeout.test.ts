@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  BIN,
   expectSettled,
   loadStrings,
   missingLoadedKeys,
@@ -9,8 +9,6 @@ import {
   waitForPlanProgress,
   withClusterAndQueue,
 } from '../../harness/index.js';
-
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
 
 describe('slotshift worker: stopping', () => {
   it('a SIGTERM whose slots in flight cannot finish exits 1 after --stop-timeout, naming the fix', async () => {
