@@ -1,4 +1,5 @@
 import { parseClusterNodes, type NodePool, type NodesLine } from '../cluster/index.js';
+import type { Logger } from 'pino';
 import { SlotProtocolError } from './errors.js';
 import type { SlotEndpoint, SlotMoveSpec } from './migrate-slot.js';
 
@@ -17,17 +18,152 @@ export async function currentEndpoints(
   move: SlotMoveSpec,
   planned: readonly PlannedMaster[],
 ): Promise<SlotMoveSpec> {
-  for (const node of [move.from, move.to, ...planned]) {
-    let lines;
+  const lines = await clusterNodesFromAny(pool, [move.from, move.to, ...planned]);
+  return lines ? endpointsNow(lines, move, planned) : move;
+}
+
+/** CLUSTER NODES from the first of `nodes` that answers; null when none does. */
+async function clusterNodesFromAny(
+  pool: NodePool,
+  nodes: readonly SlotEndpoint[],
+): Promise<NodesLine[] | null> {
+  for (const node of nodes) {
     try {
-      lines = parseClusterNodes(await (await pool.get(node)).call('CLUSTER', 'NODES'));
+      return parseClusterNodes(await (await pool.get(node)).call('CLUSTER', 'NODES'));
     } catch {
       // That node is down (perhaps the one that failed over): ask the next.
-      continue;
     }
-    return endpointsNow(lines, move, planned);
   }
-  return move;
+  return null;
+}
+
+/**
+ * Gives every orphaned slot (see orphanedSlots) to the master elected in place of its dead owner:
+ * SETSLOT NODE on that master first, so the slot has an owner that serves it before anyone redirects
+ * there, then on every other live master; replicas learn it from the new owner's gossip, whose
+ * election epoch is above the dead master's. The keys are on the new owner already, by replication
+ * (what the dead master had not yet replicated died with it, as in any failover). Returns how many
+ * slots were given.
+ */
+export async function handOverOrphanedSlots(
+  pool: NodePool,
+  planned: readonly PlannedMaster[],
+  log?: Logger,
+): Promise<number> {
+  const lines = await clusterNodesFromAny(pool, planned);
+  if (!lines) return 0;
+  let given = 0;
+  for (const { dead, heir, slots } of orphanedSlots(lines, planned)) {
+    const setNode = async (node: SlotEndpoint): Promise<void> => {
+      const pipeline = (await pool.get(node)).pipeline();
+      for (const slot of slots) pipeline.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', heir.id);
+      const failure = (await pipeline.exec())?.find(([e]) => e)?.[0];
+      if (failure) throw failure;
+    };
+    await setNode(heir);
+    const others = lines.filter(
+      (l) => l.role === 'master' && !l.flags.includes('fail') && l.id !== heir.id && l.id !== dead,
+    );
+    await Promise.all(
+      others.map((o) =>
+        setNode(endpoint(o)).catch((e: unknown) =>
+          // Gossip from the new owner tells that node anyway.
+          log?.debug({ node: o.id, err: e }, 'could not tell a master the new owner of orphaned slots'),
+        ),
+      ),
+    );
+    given += slots.length;
+    log?.warn(
+      { dead, now: heir.id, slots: slots.length, first: slots[0], last: slots.at(-1) },
+      'gave the slots a dead master still owned to the replica elected in its place',
+    );
+  }
+  return given;
+}
+
+const SWEEP_INTERVAL_MS = 1_000;
+
+/**
+ * handOverOrphanedSlots for a worker's retried jobs: while slots are orphaned the cluster is down
+ * and every job in flight fails and retries at once, so one sweep runs at a time, at most once a
+ * second, and its failure only delays the next (the jobs keep retrying).
+ */
+export class OrphanSweeper {
+  private running: Promise<void> | null = null;
+  private last = -Infinity;
+
+  constructor(
+    private readonly pool: NodePool,
+    private readonly log?: Logger,
+  ) {}
+
+  sweep(planned: readonly PlannedMaster[]): Promise<void> {
+    if (this.running) return this.running;
+    if (performance.now() - this.last < SWEEP_INTERVAL_MS) return Promise.resolve();
+    this.running = handOverOrphanedSlots(this.pool, planned, this.log)
+      .then(
+        () => undefined,
+        (e: unknown) => this.log?.warn({ err: e }, 'could not hand over the slots of a dead master'),
+      )
+      .finally(() => {
+        this.running = null;
+        this.last = performance.now();
+      });
+    return this.running;
+  }
+}
+
+const endpoint = (l: NodesLine): SlotEndpoint => ({ id: l.id, host: l.host, port: l.port });
+
+const isFailedMaster = (line: NodesLine | undefined): boolean =>
+  line?.role === 'master' && line.flags.includes('fail');
+
+/**
+ * The master elected in place of `deadId`. A master that died (SIGKILL, a crash, a lost host) is not
+ * a replica of anyone: it stays a failed master in its peers' eyes, and the replica elected in its
+ * place names no link to it. Its replicas when the plan was made say which master replaced it.
+ */
+function electedInPlaceOf(
+  lines: readonly NodesLine[],
+  deadId: string,
+  planned: readonly PlannedMaster[],
+): SlotEndpoint | null {
+  const replicaIds = planned.find((p) => p.id === deadId)?.replicaIds ?? [];
+  const elected = lines.find(
+    (l) => replicaIds.includes(l.id) && l.role === 'master' && !l.flags.includes('fail'),
+  );
+  return elected ? endpoint(elected) : null;
+}
+
+/** Slots still owned by a dead master of the plan, and the master elected in its place. */
+export interface OrphanedSlots {
+  readonly dead: string;
+  readonly heir: SlotEndpoint;
+  readonly slots: readonly number[];
+}
+
+/**
+ * Slots that a dead master owns in this view although a replica of it has been elected. The
+ * replica claims the slots it had heard its master own; a target that took slots in the last
+ * moments before it died (SETSLOT NODE reaches its replica by gossip, the keys by replication, which
+ * is faster) leaves those slots with a failed owner that Redis never replaces, and with
+ * cluster-require-full-coverage the whole cluster answers CLUSTERDOWN (a clean-clone CI run of
+ * 2026-11-26: every master down, apply stuck until it was killed). Pure, for the unit tests.
+ */
+export function orphanedSlots(
+  lines: readonly NodesLine[],
+  planned: readonly PlannedMaster[],
+): OrphanedSlots[] {
+  const out: OrphanedSlots[] = [];
+  for (const line of lines) {
+    if (!isFailedMaster(line) || line.slots.length === 0) continue;
+    const heir = electedInPlaceOf(lines, line.id, planned);
+    if (!heir) continue;
+    const slots: number[] = [];
+    for (const r of line.slots) for (let s = r.start; s <= r.end; s++) slots.push(s);
+    out.push({ dead: line.id, heir, slots });
+  }
+  return out;
 }
 
 /** `currentEndpoints` on one node's CLUSTER NODES: pure, so every failover shape is unit-tested. */
@@ -37,21 +173,8 @@ export function endpointsNow(
   planned: readonly PlannedMaster[],
 ): SlotMoveSpec {
   const byId = new Map(lines.map((l) => [l.id, l]));
-  const endpoint = (l: NodesLine): SlotEndpoint => ({ id: l.id, host: l.host, port: l.port });
-  const failed = (e: SlotEndpoint): boolean => {
-    const line = byId.get(e.id);
-    return line?.role === 'master' && line.flags.includes('fail');
-  };
-  // A master that died (SIGKILL, a crash, a lost host) is not a replica of anyone: it stays a failed
-  // master with no slots in its peers' eyes, and the replica elected in its place names no link to
-  // it. Its replicas when the plan was made say which master replaced it.
-  const electedFor = (e: SlotEndpoint): SlotEndpoint | null => {
-    const replicaIds = planned.find((p) => p.id === e.id)?.replicaIds ?? [];
-    const elected = lines.find(
-      (l) => replicaIds.includes(l.id) && l.role === 'master' && !l.flags.includes('fail'),
-    );
-    return elected ? endpoint(elected) : null;
-  };
+  const failed = (e: SlotEndpoint): boolean => isFailedMaster(byId.get(e.id));
+  const electedFor = (e: SlotEndpoint): SlotEndpoint | null => electedInPlaceOf(lines, e.id, planned);
   const resolve = (e: SlotEndpoint): SlotEndpoint => {
     const line = byId.get(e.id);
     if (!line) return e;

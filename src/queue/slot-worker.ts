@@ -10,6 +10,7 @@ import {
   WriteWatcher,
   awaitDemotion,
   currentEndpoints,
+  OrphanSweeper,
   type PlannedMaster,
   verifyMovedKeys,
   type KeyComparer,
@@ -89,6 +90,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   // Targets of every process take close turns together while more than one process moves slots.
   const presence = new WorkerPresence(queueRedis, options.queueName);
   const pool = new NodePool(options.cluster);
+  const orphans = new OrphanSweeper(pool, options.log);
   const migrators = new Map<string, Migrator>();
   const auth = { user: options.cluster.user, password: options.cluster.password };
 
@@ -233,6 +235,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // A retry may follow a failover of the source or target: move between their current masters,
       // and remember the new master for the other slots of this worker.
       const masters = await plannedMasters(data.planId);
+      // A retry may also follow a dead target's slots left without a live owner, which takes the
+      // whole cluster down until they are given to the replica elected in its place.
+      if (job.attemptsMade > 0) await orphans.sweep(masters);
       const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters) : planned;
       for (const [inPlan, assumed, now] of [
         [data.from, planned.from, move.from],

@@ -12,7 +12,12 @@ import {
 } from '../../cluster/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
-import { DEFAULT_BIG_KEY_BYTES, migratorOptionsFor } from '../../migrate/index.js';
+import {
+  DEFAULT_BIG_KEY_BYTES,
+  handOverOrphanedSlots,
+  migratorOptionsFor,
+  type PlannedMaster,
+} from '../../migrate/index.js';
 import {
   DEFAULT_QUEUE_NAME,
   PlanQueue,
@@ -231,7 +236,7 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
   const bigKeys = await planQueue.bigKeys(plan.planId);
   const doneSlots = await planQueue.doneSlots(plan.planId);
   await planQueue.close();
-  const after = await topologyAfter(connection, seeds);
+  const after = await topologyAfter(connection, seeds, planMasters(topology), log);
   const notKept = after ? failoversNotKept(electionsBefore, after.elections, after.topology) : [];
   const notWherePlanned = after ? slotsNotWherePlanned(plan.moves, doneSlots, after.topology, topology) : [];
 
@@ -321,9 +326,16 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
 async function topologyAfter(
   connection: ConnectionOptions,
   seeds: readonly NodeAddress[],
+  planned: readonly PlannedMaster[],
+  log: Logger,
 ): Promise<{ topology: Topology; elections: Map<string, number> } | null> {
   const pool = new NodePool(connection);
   try {
+    // A target that died just after taking its last slots leaves them to no live owner (its elected
+    // replica had not heard of them), and the cluster down, even when no job is left to retry.
+    await handOverOrphanedSlots(pool, planned, log).catch((e: unknown) =>
+      log.warn({ err: e }, 'could not hand over the slots of a dead master'),
+    );
     const topology = await readTopology(pool, seeds);
     return { topology, elections: await electionsRun(pool, topology.nodes) };
   } catch {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseClusterNodes } from '../../../src/cluster/index.js';
-import { endpointsNow, type PlannedMaster } from '../../../src/migrate/index.js';
+import { endpointsNow, orphanedSlots, type PlannedMaster } from '../../../src/migrate/index.js';
 
 // Node ids: S source, T target, and their replicas SR and TR; O another master.
 const id = (c: string): string => c.repeat(40);
@@ -90,5 +90,48 @@ describe('endpointsNow: where a retried slot moves from and to', () => {
       [O, 'master', '-', '100 6001-16383'],
     );
     expect(endpointsNow(lines, move, planned)).toEqual(move);
+  });
+});
+
+describe('orphanedSlots: slots a dead master kept although its replica was elected', () => {
+  it('names the slots the elected replica did not claim, with that replica as their heir', () => {
+    // The replica claimed 5001-5999 (what it had heard); 6000 was taken in the dead target's last moments.
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail', '-', '6000 6002-6003'],
+      [TR, 'master', '-', '5001-5999 6001'],
+      [O, 'master', '-', '6004-16383'],
+    );
+    expect(orphanedSlots(lines, planned)).toEqual([{ dead: T.id, heir: TR, slots: [6000, 6002, 6003] }]);
+  });
+
+  it('leaves the slots of a dead master alone while no replica of it is master', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail', '-', '5001-6000'],
+      [TR, 'slave', T.id, ''],
+      [O, 'master', '-', '6001-16383'],
+    );
+    expect(orphanedSlots(lines, planned)).toEqual([]);
+  });
+
+  it('leaves a master only suspected (pfail) or alive, and one the plan names no replica of', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail?', '-', '5001-6000'],
+      [TR, 'master', '-', '6001-7000'],
+      [O, 'master,fail', '-', '7001-16383'],
+    );
+    expect(orphanedSlots(lines, planned)).toEqual([]);
+  });
+
+  it('finds nothing once the elected replica owns everything its dead master had', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail', '-', ''],
+      [TR, 'master', '-', '5001-6000'],
+      [O, 'master', '-', '6001-16383'],
+    );
+    expect(orphanedSlots(lines, planned)).toEqual([]);
   });
 });
