@@ -13,7 +13,7 @@ import {
 import { loadPlanFiles, policyFromPlanFile, type PlanFile } from '../config/index.js';
 import { startHttpServer, type HttpServer } from '../http/index.js';
 import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
-import type { MigratorOptions } from '../migrate/index.js';
+import { handOverOrphanedSlots, type MigratorOptions, type PlannedMaster } from '../migrate/index.js';
 import { planToJson } from '../planner/index.js';
 import { planFromCluster } from '../stats/index.js';
 import { isSlotshiftError } from '../errors/index.js';
@@ -238,6 +238,16 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     if (!leader) {
       setState('idle', { role: 'standby' });
       return;
+    }
+    if (plan?.finished) {
+      // A target killed just after taking its last slots of the plan leaves them to no live owner
+      // (see handOverOrphanedSlots), and no job of the plan is left to retry and notice.
+      const masters = await redis.get(planKeys(queueName, plan.planId).masters);
+      if (masters) {
+        await handOverOrphanedSlots(pool, JSON.parse(masters) as PlannedMaster[], log).catch((e: unknown) =>
+          log.warn({ err: e }, 'could not hand over the slots of a dead master'),
+        );
+      }
     }
     if (plan && !plan.finished) {
       const source = plan.planFile === null ? null : windows.find((w) => w.file === plan.planFile);
