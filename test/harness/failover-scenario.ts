@@ -78,7 +78,7 @@ async function clusterPicture(cluster: LocalCluster): Promise<string> {
         const nodes = String(await r.call('CLUSTER', 'NODES'));
         const state = /cluster_state:(\w+)/.exec(String(await r.call('CLUSTER', 'INFO')))?.[1];
         const mine = nodes.split('\n').find((l) => l.includes('myself')) ?? '?';
-        return `${n.kind} ${n.port} state=${state}: ${mine.slice(0, 300)}`;
+        return `${n.kind} ${n.port} state=${state}: ${mine.slice(0, 200)}`;
       } catch (e) {
         return `${n.kind} ${n.port}: ${e instanceof Error ? e.message : String(e)}`;
       } finally {
@@ -119,8 +119,15 @@ async function waitForClusterOk(
   }
 }
 
-/** How long apply may run; the tests allow 180 s for the whole scenario. */
-const APPLY_LIMIT_MS = 140_000;
+/**
+ * How long apply may run. It takes 30–60 s, with a CPU hog beside it too; the limits are wide
+ * because a clean-clone CI run is slower than that by more than anything measured here (in one,
+ * on 2026-11-26, a cluster left down by a killed target, since fixed, took another scenario's apply
+ * past 140 s with it).
+ */
+const APPLY_LIMIT_MS = 200_000;
+/** For the tests' own timeout: apply's limit plus loading, checks and the failure's story. */
+export const FAILOVER_TEST_LIMIT_MS = APPLY_LIMIT_MS + 60_000;
 
 /**
  * The failover test's body: a 3 → 6 scale-out with client traffic, during which the replica of a
@@ -242,8 +249,9 @@ export async function failoverDuringApply(
             e instanceof Error ? e.message : String(e),
             await clusterPicture(cluster),
             '--- apply',
-            result.stdout.slice(-1500),
-            result.stderr.slice(-3000),
+            // Short enough for two failures to fit in what CI shows of the run.
+            result.stdout.slice(-1200),
+            result.stderr.slice(-2500),
           ].join('\n'),
           { cause: e },
         );

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { failoverDuringApply } from '../../harness/failover-scenario.js';
+import { FAILOVER_TEST_LIMIT_MS, failoverDuringApply } from '../../harness/failover-scenario.js';
 
 /**
  * A manual failover (CLUSTER FAILOVER on its replica) of a source while apply runs. History: 3 of 3
@@ -9,7 +9,11 @@ import { failoverDuringApply } from '../../harness/failover-scenario.js';
  * loaded the machine. An automatic failover has no pause to wait on: README, safety rules.
  */
 describe('apply while a source master fails over', () => {
-  it('moves the rest of its slots from the promoted replica; nothing lost, nothing left open', async () => {
-    await failoverDuringApply('source');
-  }, 180_000);
+  it(
+    'moves the rest of its slots from the promoted replica; nothing lost, nothing left open',
+    async () => {
+      await failoverDuringApply('source');
+    },
+    FAILOVER_TEST_LIMIT_MS,
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { failoverDuringApply } from '../../harness/failover-scenario.js';
+import { FAILOVER_TEST_LIMIT_MS, failoverDuringApply } from '../../harness/failover-scenario.js';
 
 /**
  * A source master killed with SIGKILL while apply runs. Its replica is elected after the node timeout
@@ -11,7 +11,11 @@ import { failoverDuringApply } from '../../harness/failover-scenario.js';
  * retryable: 12 of 12 runs passed (10 of a standalone version of this test, same steps).
  */
 describe('apply while a source master is killed', () => {
-  it('moves the rest of its slots from the elected replica; nothing lost, nothing left open', async () => {
-    await failoverDuringApply('source', 'kill');
-  }, 180_000);
+  it(
+    'moves the rest of its slots from the elected replica; nothing lost, nothing left open',
+    async () => {
+      await failoverDuringApply('source', 'kill');
+    },
+    FAILOVER_TEST_LIMIT_MS,
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { failoverDuringApply } from '../../harness/failover-scenario.js';
+import { FAILOVER_TEST_LIMIT_MS, failoverDuringApply } from '../../harness/failover-scenario.js';
 
 /**
  * A target master killed with SIGKILL while apply runs; its replica is elected after the node timeout
@@ -12,7 +12,11 @@ import { failoverDuringApply } from '../../harness/failover-scenario.js';
  * kill, not yet on its replica, die with it.
  */
 describe('apply while a target master is killed', () => {
-  it('moves the rest of its slots to the elected replica; nothing lost, nothing left open', async () => {
-    await failoverDuringApply('target', 'kill');
-  }, 180_000);
+  it(
+    'moves the rest of its slots to the elected replica; nothing lost, nothing left open',
+    async () => {
+      await failoverDuringApply('target', 'kill');
+    },
+    FAILOVER_TEST_LIMIT_MS,
+  );
 });
