@@ -10,16 +10,116 @@ export interface PlannedMaster extends SlotEndpoint {
 
 /**
  * A move's source and target as the cluster has them now: a node that a failover turned into a
- * replica is replaced by the master it now follows (which holds its data, replicated). Called when
- * a slot job is retried, so the fast path pays nothing for it.
+ * replica is replaced by the master it now follows (which holds its data, replicated), a dead one
+ * by the replica elected in its place, and a target that died before owning any slot by a replica
+ * of it promoted here (promoteForSlotlessTarget). Called when a slot job is retried, so the fast
+ * path pays nothing for it.
  */
 export async function currentEndpoints(
   pool: NodePool,
   move: SlotMoveSpec,
   planned: readonly PlannedMaster[],
+  log?: Logger,
 ): Promise<SlotMoveSpec> {
   const lines = await clusterNodesFromAny(pool, [move.from, move.to, ...planned]);
-  return lines ? endpointsNow(lines, move, planned) : move;
+  if (!lines) return move;
+  const now = endpointsNow(lines, move, planned);
+  if (now.to.id !== move.to.id) return now;
+  const promoted = await promoteForSlotlessTarget(pool, lines, move, planned, log);
+  return promoted ? { ...now, to: promoted } : now;
+}
+
+/**
+ * The replicas (from the plan) of a target that died before it owned any slot. Redis fails over
+ * masters with slots only, so no replica of it is ever elected, and the keys MIGRATE had handed it
+ * live on in its replicas alone, while its slot stays MIGRATING on the source; closing that slot
+ * there (what `fix` does) would lose them. Empty when the target is alive, owns slots (Redis elects
+ * a replica by itself), or a replica of it is master already. Pure, for the unit tests.
+ */
+export function replicasToPromote(
+  lines: readonly NodesLine[],
+  move: SlotMoveSpec,
+  planned: readonly PlannedMaster[],
+): SlotEndpoint[] {
+  const target = lines.find((l) => l.id === move.to.id);
+  if (!target || !isFailedMaster(target) || target.slots.length > 0) return [];
+  if (electedInPlaceOf(lines, target.id, planned)) return [];
+  const replicaIds = planned.find((p) => p.id === target.id)?.replicaIds ?? [];
+  return lines
+    .filter(
+      (l) =>
+        replicaIds.includes(l.id) &&
+        l.role === 'replica' &&
+        l.masterId === target.id &&
+        !l.flags.includes('fail') &&
+        !l.flags.includes('fail?'),
+    )
+    .map(endpoint);
+}
+
+/** One promotion per dead target at a time in this process: a burst of retried slots all find it dead. */
+const promotions = new Map<string, Promise<SlotEndpoint | null>>();
+
+/** How long a promoted replica may take to say it is a master. */
+const TAKEOVER_WAIT_MS = 5_000;
+
+/**
+ * Promotes, with CLUSTER FAILOVER TAKEOVER, the most up-to-date replica of a target that died
+ * before owning a slot (see replicasToPromote), so the slot's move goes on to it with the keys
+ * already moved. TAKEOVER needs no votes: nothing else claims a master without slots, and the new
+ * master owns nothing until the slot is closed on it. Returns the promoted replica, or null.
+ */
+async function promoteForSlotlessTarget(
+  pool: NodePool,
+  lines: readonly NodesLine[],
+  move: SlotMoveSpec,
+  planned: readonly PlannedMaster[],
+  log?: Logger,
+): Promise<SlotEndpoint | null> {
+  const candidates = replicasToPromote(lines, move, planned);
+  if (candidates.length === 0) return null;
+  let running = promotions.get(move.to.id);
+  if (!running) {
+    running = promote(pool, move, candidates, log).finally(() => promotions.delete(move.to.id));
+    promotions.set(move.to.id, running);
+  }
+  return running;
+}
+
+async function promote(
+  pool: NodePool,
+  move: SlotMoveSpec,
+  candidates: readonly SlotEndpoint[],
+  log?: Logger,
+): Promise<SlotEndpoint | null> {
+  // The replica that received most of the dead target's stream (ROLE says -1 once the link is down).
+  const offsets = await Promise.all(
+    candidates.map(async (c) => {
+      try {
+        const info = String(await (await pool.get(c)).call('INFO', 'replication'));
+        if (!/role:slave/.test(info)) return null;
+        return Number(/slave_repl_offset:(\d+)/.exec(info)?.[1] ?? 0);
+      } catch {
+        return null;
+      }
+    }),
+  );
+  let best = -1;
+  for (const [i, o] of offsets.entries()) if (o !== null && (best < 0 || o > offsets[best]!)) best = i;
+  const chosen = candidates[best];
+  if (!chosen) return null;
+  const replica = await pool.get(chosen);
+  await replica.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
+  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  while (((await replica.call('ROLE')) as unknown[])[0] !== 'master') {
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log?.warn(
+    { slot: move.slot, dead: move.to.id, now: chosen.id, offset: offsets[best] },
+    'the target died before owning a slot, so Redis elects no replica of it: promoted its replica (CLUSTER FAILOVER TAKEOVER) to receive its slots',
+  );
+  return chosen;
 }
 
 /** CLUSTER NODES from the first of `nodes` that answers; null when none does. */

@@ -122,6 +122,9 @@ export class WriteWatcher {
 
   private async subscribe(node: NodeAddress & { id: string }): Promise<Redis | null> {
     const admin = new Redis(redisOptions(node, this.connection));
+    // A node that cannot be reached fails connect() below; without a listener ioredis also printed
+    // "[ioredis] Unhandled error event" to stderr, in the middle of apply's output.
+    admin.on('error', () => undefined);
     try {
       await admin.connect();
       const [, current = ''] = (await admin.call('CONFIG', 'GET', 'notify-keyspace-events')) as string[];

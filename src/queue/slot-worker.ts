@@ -238,7 +238,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // A retry may also follow a dead target's slots left without a live owner, which takes the
       // whole cluster down until they are given to the replica elected in its place.
       if (job.attemptsMade > 0) await orphans.sweep(masters);
-      const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters) : planned;
+      const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters, log) : planned;
       for (const [inPlan, assumed, now] of [
         [data.from, planned.from, move.from],
         [data.to, planned.to, move.to],

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseClusterNodes } from '../../../src/cluster/index.js';
-import { endpointsNow, orphanedSlots, type PlannedMaster } from '../../../src/migrate/index.js';
+import {
+  endpointsNow,
+  orphanedSlots,
+  replicasToPromote,
+  type PlannedMaster,
+} from '../../../src/migrate/index.js';
 
 // Node ids: S source, T target, and their replicas SR and TR; O another master.
 const id = (c: string): string => c.repeat(40);
@@ -133,5 +138,54 @@ describe('orphanedSlots: slots a dead master kept although its replica was elect
       [O, 'master', '-', '6001-16383'],
     );
     expect(orphanedSlots(lines, planned)).toEqual([]);
+  });
+});
+
+describe('replicasToPromote: a target that died before owning any slot', () => {
+  it('names its replicas from the plan: Redis elects none for a master without slots', () => {
+    const lines = nodes(
+      [S, 'myself,master', '-', '0-5000'],
+      [T, 'master,fail', '-', ''],
+      [TR, 'slave', T.id, ''],
+      [O, 'master', '-', '5001-16383'],
+    );
+    expect(replicasToPromote(lines, move, planned)).toEqual([TR]);
+  });
+
+  it('names none for a target alive, only suspected, or owning slots (Redis elects a replica then)', () => {
+    for (const [flags, slots] of [
+      ['master', ''],
+      ['master,fail?', ''],
+      ['master,fail', '5001-6000'],
+    ] as const) {
+      const lines = nodes(
+        [S, 'myself,master', '-', '0-5000'],
+        [T, flags, '-', slots],
+        [TR, 'slave', T.id, ''],
+        [O, 'master', '-', '6001-16383'],
+      );
+      expect(replicasToPromote(lines, move, planned), `${flags} ${slots}`).toEqual([]);
+    }
+  });
+
+  it('names none once a replica of it is master, or when its replica is down or follows another', () => {
+    const promoted = nodes(
+      [S, 'myself,master', '-', '0-16383'],
+      [T, 'master,fail', '-', ''],
+      [TR, 'master', '-', ''],
+    );
+    expect(replicasToPromote(promoted, move, planned)).toEqual([]);
+    const down = nodes(
+      [S, 'myself,master', '-', '0-16383'],
+      [T, 'master,fail', '-', ''],
+      [TR, 'slave,fail', T.id, ''],
+    );
+    expect(replicasToPromote(down, move, planned)).toEqual([]);
+    const moved = nodes(
+      [S, 'myself,master', '-', '0-16383'],
+      [T, 'master,fail', '-', ''],
+      [TR, 'slave', S.id, ''],
+    );
+    expect(replicasToPromote(moved, move, planned)).toEqual([]);
   });
 });
