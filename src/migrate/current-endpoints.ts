@@ -109,6 +109,10 @@ async function promote(
   const chosen = candidates[best];
   if (!chosen) return null;
   const replica = await pool.get(chosen);
+  // What Redis decides by is the replica's own view: if the target owns slots there, the replica
+  // runs for election by itself, and a takeover beside it could leave two masters of one dataset.
+  const seen = parseClusterNodes(await replica.call('CLUSTER', 'NODES')).find((l) => l.id === move.to.id);
+  if (seen && seen.slots.length > 0) return null;
   await replica.call('CLUSTER', 'FAILOVER', 'TAKEOVER');
   const deadline = Date.now() + TAKEOVER_WAIT_MS;
   while (((await replica.call('ROLE')) as unknown[])[0] !== 'master') {
