@@ -54,3 +54,4 @@ export * from './scenario.js';
 export * from './manual-failover.js';
 export * from './slot-keys.js';
 export * from './tls.js';
+export * from './wait-for.js';

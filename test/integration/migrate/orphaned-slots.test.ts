@@ -4,20 +4,12 @@ import { NodePool, parseClusterNodes } from '../../../src/cluster/index.js';
 import { handOverOrphanedSlots, type PlannedMaster } from '../../../src/migrate/index.js';
 import {
   endpointOf,
+  waitFor,
   keysInSlot,
   useCluster,
   type LocalCluster,
   type LocalNode,
 } from '../../harness/index.js';
-
-/** Polls `check` every 100 ms until it returns true; fails with `what` after `timeoutMs`. */
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The id of the master owning `slot` in `node`'s view, and whether that master is flagged failed. */
 async function ownerIn(node: Redis, slot: number): Promise<{ id: string; failed: boolean } | null> {

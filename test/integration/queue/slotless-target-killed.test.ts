@@ -5,21 +5,13 @@ import { parseClusterNodes } from '../../../src/cluster/index.js';
 import { PlanQueue, startSlotWorker, type SlotWorker } from '../../../src/queue/index.js';
 import {
   endpointOf,
+  waitFor,
   keysInSlot,
   useCluster,
   useRedis,
   type LocalCluster,
   type LocalNode,
 } from '../../harness/index.js';
-
-/** Polls `check` (which asks live nodes only, so an error is a failure) until it returns true. */
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * A target killed in the middle of its first slot owns no slot, so Redis elects no replica of it
