@@ -53,7 +53,9 @@ export async function applyFix(
       }
       case 'assign': {
         const owner = node(a.owner);
-        await (await pool.get(owner)).call('CLUSTER', 'ADDSLOTS', String(a.slot));
+        // SETSLOT NODE rather than ADDSLOTS: it also takes a slot a dead master still owns in this
+        // node's view, which ADDSLOTS refuses as busy.
+        await (await pool.get(owner)).call('CLUSTER', 'SETSLOT', String(a.slot), 'NODE', owner.id);
         // The new owner's claim needs an epoch no other node has, or gossip may not accept it.
         await (await pool.get(owner)).call('CLUSTER', 'BUMPEPOCH');
         for (const m of masters(topology)) {

@@ -11,9 +11,28 @@ export type FixAction =
 /** Keys each master holds in the slots `fix` looks at: `counts.get(nodeId)?.get(slot)`. */
 export type SlotKeyCounts = ReadonlyMap<string, ReadonlyMap<number, number>>;
 
-/** Slots `fix` needs key counts for: every open, uncovered or disputed slot. */
+/**
+ * Masters marked failed (`fail`, agreed by the cluster) that no live replica follows any more: no
+ * election will replace them, so Redis leaves the slots they still own to nobody. A replica elected
+ * in place of a target that died just after taking slots claims only the slots it had heard of.
+ */
+export function deadMastersNotReplaced(topology: Topology): Set<string> {
+  const dead = new Set<string>();
+  for (const m of masters(topology)) {
+    if (!m.flags.includes('fail')) continue;
+    const followed = topology.nodes.some((n) => n.role === 'replica' && n.masterId === m.id && !n.failing);
+    if (!followed) dead.add(m.id);
+  }
+  return dead;
+}
+
+/** Slots `fix` needs key counts for: every open, uncovered or disputed slot, and those of dead masters. */
 export function slotsNeedingRepair(topology: Topology): number[] {
   const slots = new Set<number>();
+  const dead = deadMastersNotReplaced(topology);
+  topology.owners.forEach((o, s) => {
+    if (o !== null && dead.has(o)) slots.add(s);
+  });
   for (const n of topology.nodes) {
     for (const m of n.migrating) slots.add(m.slot);
     for (const i of n.importing) slots.add(i.slot);
@@ -35,6 +54,7 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
   const actions: FixAction[] = [];
   const keysOn = (node: string, slot: number): number => counts.get(node)?.get(slot) ?? 0;
   const masterIds = new Set(masters(topology).map((m) => m.id));
+  const dead = deadMastersNotReplaced(topology);
   for (const slot of slotsNeedingRepair(topology)) {
     const owner = topology.owners[slot] ?? null;
     const migrating = topology.nodes.flatMap((n) =>
@@ -43,6 +63,27 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
     const importing = topology.nodes.flatMap((n) =>
       n.importing.filter((i) => i.slot === slot).map((i) => ({ node: n.id, peer: i.from })),
     );
+
+    if (owner !== null && dead.has(owner) && migrating.length === 0 && importing.length === 0) {
+      // Only with the keys as evidence: the live master holding them got them by replication from
+      // the dead one (the replica elected in its place). With none, nothing says who should own it.
+      const holders = [...masterIds].filter((id) => !dead.has(id) && keysOn(id, slot) > 0);
+      if (holders.length === 1) {
+        actions.push({
+          kind: 'assign',
+          slot,
+          owner: holders[0]!,
+          reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces; the only live master holding its keys takes it`,
+        });
+      } else {
+        actions.push({
+          kind: 'unfixable',
+          slot,
+          reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces, and ${holders.length ? `keys on ${holders.length} masters` : 'no live master holds its keys'}: give it to the master that should serve it with CLUSTER SETSLOT ${slot} NODE <id> on that master, then on the others`,
+        });
+      }
+      continue;
+    }
 
     if (owner === null) {
       const holders = [...masterIds].filter((id) => keysOn(id, slot) > 0);
