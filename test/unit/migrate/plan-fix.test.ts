@@ -21,7 +21,8 @@ function topology(...rows: Array<[string, string, string, string]>): Topology {
 
 const counts = (entries: Array<[string, number, number]>): SlotKeyCounts => {
   const m = new Map<string, Map<number, number>>();
-  for (const [node, slot, keys] of entries) m.set(node, (m.get(node) ?? new Map<number, number>()).set(slot, keys));
+  for (const [node, slot, keys] of entries)
+    m.set(node, (m.get(node) ?? new Map<number, number>()).set(slot, keys));
   return m;
 };
 
