@@ -128,3 +128,18 @@ export function ownersFromNodes(nodes: readonly ClusterNode[]): (string | null)[
   }
   return owners;
 }
+
+/**
+ * Masters marked failed (`fail`, agreed by the cluster) that no live replica follows any more: no
+ * election will replace them, so Redis leaves the slots they still own to nobody. A replica elected
+ * in place of a target that died just after taking slots claims only the slots it had heard of.
+ */
+export function deadMastersNotReplaced(topology: Topology): Set<string> {
+  const dead = new Set<string>();
+  for (const m of masters(topology)) {
+    if (!m.flags.includes('fail')) continue;
+    const followed = topology.nodes.some((n) => n.role === 'replica' && n.masterId === m.id && !n.failing);
+    if (!followed) dead.add(m.id);
+  }
+  return dead;
+}

@@ -1,4 +1,4 @@
-import { masters, type Topology } from '../cluster/index.js';
+import { deadMastersNotReplaced, masters, type Topology } from '../cluster/index.js';
 
 /** What `fix` does for one slot. Computed purely from the topology and key counts, then executed. */
 export type FixAction =
@@ -10,21 +10,6 @@ export type FixAction =
 
 /** Keys each master holds in the slots `fix` looks at: `counts.get(nodeId)?.get(slot)`. */
 export type SlotKeyCounts = ReadonlyMap<string, ReadonlyMap<number, number>>;
-
-/**
- * Masters marked failed (`fail`, agreed by the cluster) that no live replica follows any more: no
- * election will replace them, so Redis leaves the slots they still own to nobody. A replica elected
- * in place of a target that died just after taking slots claims only the slots it had heard of.
- */
-export function deadMastersNotReplaced(topology: Topology): Set<string> {
-  const dead = new Set<string>();
-  for (const m of masters(topology)) {
-    if (!m.flags.includes('fail')) continue;
-    const followed = topology.nodes.some((n) => n.role === 'replica' && n.masterId === m.id && !n.failing);
-    if (!followed) dead.add(m.id);
-  }
-  return dead;
-}
 
 /** Slots `fix` needs key counts for: every open, uncovered or disputed slot, and those of dead masters. */
 export function slotsNeedingRepair(topology: Topology): number[] {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   SLOT_COUNT,
+  deadMastersNotReplaced,
   formatRanges,
   masters,
   openSlots,
@@ -43,6 +44,8 @@ export const StatusReportSchema = z.object({
     }),
   ),
   uncoveredSlots: z.number().int(),
+  /** Slots still owned by a dead master that no replica replaces: the cluster is down for them. */
+  deadOwnerSlots: z.number().int(),
   agreed: z.boolean(),
   disagreements: z.array(
     z.object({
@@ -151,12 +154,14 @@ export async function readClusterStatus(
   const states = rows.map((r) => r.clusterState).filter((s): s is string => s !== null);
   const clusterState = states.length === 0 ? 'unknown' : states.every((s) => s === 'ok') ? 'ok' : 'fail';
   const verdict = balanceVerdict(topology, thresholdPct);
+  const dead = deadMastersNotReplaced(topology);
   const report: StatusReport = {
     version: 1,
     clusterState,
     masters: rows.map((r) => r.row).sort((a, b) => a.addr.localeCompare(b.addr, 'en', { numeric: true })),
     openSlots: openSlots(topology),
     uncoveredSlots: topology.owners.filter((o) => o === null).length,
+    deadOwnerSlots: topology.owners.filter((o) => o !== null && dead.has(o)).length,
     agreed: topology.agreed,
     disagreements: [...topology.disagreements],
     balance: { thresholdPct, ...verdict },

@@ -69,6 +69,10 @@ export function renderStatus(report: StatusReport): string {
   } else {
     lines.push('open slots: none');
   }
+  if (report.deadOwnerSlots)
+    lines.push(
+      `slots owned by a dead master no replica replaces: ${report.deadOwnerSlots} (the cluster is down for them; run slotshift fix)`,
+    );
   if (report.uncoveredSlots)
     lines.push(`uncovered slots: ${report.uncoveredSlots} (no master serves them; run slotshift fix)`);
   if (!report.agreed) {

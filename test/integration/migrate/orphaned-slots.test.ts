@@ -160,9 +160,16 @@ describe('slots a dead target kept', () => {
 
   it('are given by `slotshift fix`, without a plan, to the only live master holding their keys', async () => {
     const o = await orphanASlot('orphfix');
-    const fix = await runCli(['fix', '--seed', `${o.a.host}:${o.a.port}`, '--yes']);
+    const seed = `${o.a.host}:${o.a.port}`;
+    const status = await runCli(['status', '--seed', seed, '--json']);
+    expect((JSON.parse(status.stdout) as { deadOwnerSlots: number }).deadOwnerSlots).toBe(1);
+    const said = await runCli(['status', '--seed', seed]);
+    expect(said.stdout).toContain('slots owned by a dead master no replica replaces: 1');
+    const fix = await runCli(['fix', '--seed', seed, '--yes']);
     expect(fix.code, fix.stdout + fix.stderr).toBe(0);
     expect(fix.stdout).toContain('a failed master no replica replaces');
     await expectServedByHeir(o);
+    const after = await runCli(['status', '--seed', seed]);
+    expect(after.stdout).not.toContain('dead master');
   }, 90_000);
 });
