@@ -23,8 +23,9 @@ export function fixCommand(program: Command): void {
       .command('fix')
       .description(
         'Close open slots left by anything (slotshift, redis-cli, a crash): migrating/importing pairs,\n' +
-          'one-sided open slots, uncovered slots and masters that disagree on an owner. Prints what it\n' +
-          'will do and asks first. A half-done move is finished towards its target, never undone.',
+          'one-sided open slots, uncovered slots, masters that disagree on an owner, and slots a dead\n' +
+          'master no replica replaces still owns (given to the only live master holding their keys).\n' +
+          'Prints what it will do and asks first. A half-done move is finished towards its target, never undone.',
       )
       .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
       .option('--dry-run', 'only print what would be done')
