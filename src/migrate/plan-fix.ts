@@ -64,7 +64,7 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
         actions.push({
           kind: 'unfixable',
           slot,
-          reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces, and ${holders.length ? `keys on ${holders.length} masters` : 'no live master holds its keys'}: give it to the master that should serve it with CLUSTER SETSLOT ${slot} NODE <id> on that master, then on the others`,
+          reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces, and ${holders.length ? `keys on ${holders.length} masters` : 'no live master holds its keys'}: give each to the master that should serve it with CLUSTER SETSLOT <slot> NODE <id> on that master, then on the others`,
         });
       }
       continue;

@@ -67,19 +67,31 @@ export function fixCommand(program: Command): void {
 
 function renderActions(actions: readonly FixAction[]): string {
   if (actions.length === 0) return 'nothing to fix: no open, uncovered or disputed slots\n';
-  const lines = actions.map((a) => {
+  const what = (a: FixAction): string => {
     switch (a.kind) {
       case 'finish-move':
-        return `slot ${a.slot}: finish move ${shortId(a.from)} -> ${shortId(a.to)} (${a.reason})`;
+        return `finish move ${shortId(a.from)} -> ${shortId(a.to)} (${a.reason})`;
       case 'close':
-        return `slot ${a.slot}: SETSLOT STABLE on ${shortId(a.node)} (${a.reason})`;
+        return `SETSLOT STABLE on ${shortId(a.node)} (${a.reason})`;
       case 'assign':
-        return `slot ${a.slot}: assign to ${shortId(a.owner)} (${a.reason})`;
+        return `assign to ${shortId(a.owner)} (${a.reason})`;
       case 'announce':
-        return `slot ${a.slot}: tell ${shortId(a.node)} the owner is ${shortId(a.owner)} (${a.reason})`;
+        return `tell ${shortId(a.node)} the owner is ${shortId(a.owner)} (${a.reason})`;
       case 'unfixable':
-        return `slot ${a.slot}: cannot fix automatically: ${a.reason}`;
+        return `cannot fix automatically: ${a.reason}`;
     }
-  });
+  };
+  // Consecutive slots with the same repair share a line: a dead master's thousands of slots would
+  // otherwise print one line each.
+  const runs: Array<{ first: number; last: number; text: string }> = [];
+  for (const a of actions) {
+    const text = what(a);
+    const run = runs.at(-1);
+    if (run && run.text === text && a.slot === run.last + 1) run.last = a.slot;
+    else runs.push({ first: a.slot, last: a.slot, text });
+  }
+  const lines = runs.map((r) =>
+    r.first === r.last ? `slot ${r.first}: ${r.text}` : `slots ${r.first}-${r.last}: ${r.text}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -109,6 +109,14 @@ describe('slotshift fix', () => {
     await expectSettled(cluster);
   });
 
+  it('prints consecutive slots with the same repair on one line', async () => {
+    for (const n of cluster.nodes) await call(n, 'CLUSTER', 'DELSLOTS', '700', '701', '702');
+    const r = await fix();
+    expect(r.stdout).toMatch(/^slots 700-702: assign to \w+ \(uncovered and empty;/m);
+    expect(r.stdout).toContain('cluster repaired');
+    await expectSettled(cluster);
+  });
+
   it('--dry-run --json lists actions and changes nothing', async () => {
     await call(b, 'CLUSTER', 'SETSLOT', '600', 'IMPORTING', a.id);
     const r = await runCli(['fix', '--seed', cluster.seeds[0]!, '--dry-run', '--json']);
