@@ -235,10 +235,13 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // A retry may follow a failover of the source or target: move between their current masters,
       // and remember the new master for the other slots of this worker.
       const masters = await plannedMasters(data.planId);
-      // A retry may also follow a dead target's slots left without a live owner, which takes the
-      // whole cluster down until they are given to the replica elected in its place.
-      if (job.attemptsMade > 0) await orphans.sweep(masters);
-      const move = job.attemptsMade > 0 ? await currentEndpoints(pool, planned, masters, log) : planned;
+      let move: typeof planned = planned;
+      if (job.attemptsMade > 0) {
+        // A retry may also follow a dead target's slots left without a live owner, which takes the
+        // whole cluster down until they are given to the replica elected in its place.
+        await orphans.sweep(masters);
+        move = await currentEndpoints(pool, planned, masters, log);
+      }
       for (const [inPlan, assumed, now] of [
         [data.from, planned.from, move.from],
         [data.to, planned.to, move.to],

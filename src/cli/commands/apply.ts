@@ -236,7 +236,7 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
   const bigKeys = await planQueue.bigKeys(plan.planId);
   const doneSlots = await planQueue.doneSlots(plan.planId);
   await planQueue.close();
-  const after = await topologyAfter(connection, seeds, planMasters(topology), log);
+  const after = await handOverAndReadAfter(connection, seeds, planMasters(topology), log);
   const notKept = after ? failoversNotKept(electionsBefore, after.elections, after.topology) : [];
   const notWherePlanned = after ? slotsNotWherePlanned(plan.moves, doneSlots, after.topology, topology) : [];
 
@@ -322,8 +322,12 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
   return complete ? 0 : EXIT_INCOMPLETE;
 }
 
-/** The cluster after the plan, and the elections each node has run; null if it cannot be read. */
-async function topologyAfter(
+/**
+ * The cluster after the plan, and the elections each node has run; null if it cannot be read. First
+ * gives slots left to a dead master to the replica elected in its place (handOverOrphanedSlots), so
+ * what is read is the cluster as the plan leaves it.
+ */
+async function handOverAndReadAfter(
   connection: ConnectionOptions,
   seeds: readonly NodeAddress[],
   planned: readonly PlannedMaster[],
