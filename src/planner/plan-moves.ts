@@ -624,21 +624,22 @@ function placeByMeasure(
     // narrow a gap for any slot of `worst` (a master a few keys short of its share) while a partner
     // without room could still swap: stopping at the first left `worst` a few keys outside its band
     // (a counterexample fast-check found in 1 of about 1,400 runs).
-    const candidate = (i: number): Candidate => {
-      const p = participants[i];
-      const measure = p?.measure ?? 0;
-      const gap = worstIsOver ? (want[i] ?? 0) - measure : measure - (want[i] ?? 0);
-      return { i, gap, room: worstRoom && roomFor(i, !worstIsOver) };
+    const gapOf = (i: number): number => {
+      const measure = participants[i]?.measure ?? 0;
+      return worstIsOver ? (want[i] ?? 0) - measure : measure - (want[i] ?? 0);
     };
+    const candidate = (i: number): Candidate => ({
+      i,
+      gap: gapOf(i),
+      room: worstRoom && roomFor(i, !worstIsOver),
+    });
     const better = (a: Candidate, b: Candidate): number => Number(b.room) - Number(a.room) || b.gap - a.gap;
     const eligible = (c: Candidate): boolean => c.i !== worst && c.gap > 0;
     // The best one alone first, found by a linear scan; the rest are sorted only when it cannot serve,
     // so a step costs what it did before (bench:plan plans for 1,000 masters).
     let best: Candidate | null = null;
     for (let i = 0; i < participants.length; i++) {
-      const gap = worstIsOver
-        ? (want[i] ?? 0) - (participants[i]?.measure ?? 0)
-        : (participants[i]?.measure ?? 0) - (want[i] ?? 0);
+      const gap = gapOf(i);
       if (i === worst || gap <= 0) continue;
       const room = worstRoom && roomFor(i, !worstIsOver);
       if (best === null || (room && !best.room) || (room === best.room && gap > best.gap))
