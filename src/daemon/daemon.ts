@@ -29,6 +29,7 @@ import {
   planMasters,
   startSlotWorker,
   type SlotWorker,
+  type SlotWorkerOptions,
 } from '../queue/index.js';
 import { isOpen, nextOpen, windowEnd } from '../schedule/index.js';
 import { Lease, leaseToken } from './lease.js';
@@ -62,6 +63,11 @@ export interface DaemonOptions {
   /** The only clock the daemon reads; the schedule arithmetic gets `now` from here. */
   readonly now?: () => Date;
   readonly log: Logger;
+  /**
+   * Called once when the queue answers MOVED: it lives on a cluster node that failed over, and the
+   * daemon's connections cannot follow it (see SlotWorkerOptions.onQueueMoved).
+   */
+  readonly onQueueMoved?: SlotWorkerOptions['onQueueMoved'];
 }
 
 export const DEFAULT_DAEMON_OPTIONS = {
@@ -150,6 +156,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     concurrency: o.workers.concurrency,
     perNodeLimit: o.workers.perNodeLimit,
     ...(o.migrator ? { migrator: o.migrator } : {}),
+    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
     log: o.log,
   });
   worker.worker.on('completed', (job, result) => {

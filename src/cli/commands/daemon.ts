@@ -3,7 +3,7 @@ import { parseAddress, type ConnectionOptions } from '../../cluster/index.js';
 import { loadConfig, resolveValue, type SlotshiftConfig } from '../../config/index.js';
 import { migratorOptionsFor } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
-import { lowerCpuPriority, queueUrlFrom } from '../queue-options.js';
+import { lowerCpuPriority, queueMovedError, queueUrlFrom } from '../queue-options.js';
 import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '../stop-timeout.js';
 import { DEFAULT_QUEUE_NAME } from '../../queue/index.js';
 import { resolve } from 'node:path';
@@ -29,7 +29,8 @@ export function daemonCommand(program: Command): void {
           'window boundary) re-read the cluster, plan, and enqueue the moves while the window is open;\n' +
           'in-process workers move the slots. Several daemons may share a queue: one plans (lease), all move.\n' +
           'HTTP: /healthz /readyz /status /metrics /queues, POST /pause /resume /cancel (bearer token).\n' +
-          'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).',
+          'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).\n' +
+          'A queue kept on the cluster whose node fails over: the same, then exit 1 naming where the queue went.',
       )
       .requiredOption('-c, --config <file>', 'daemon config file (see config/slotshift.yaml)')
       .option('--seed <host:port>', 'cluster node to start from, instead of cluster.seeds (repeat)', collect)
@@ -52,6 +53,8 @@ export function daemonCommand(program: Command): void {
     lowerCpuPriority(config.workers.nice, log);
     // Loaded on use: express, Bull Board and prom-client are a third of every other command's start-up.
     const { startDaemon } = await import('../../daemon/index.js');
+    let requestStop: (why: string) => void = () => undefined;
+    const stopRequested = new Promise<string>((done) => (requestStop = done));
     const daemon = await startDaemon({
       seeds,
       connection: connectionOf(config, env),
@@ -64,20 +67,23 @@ export function daemonCommand(program: Command): void {
       workers: config.workers,
       migrator: migratorOptionsFor(config.moves),
       log,
+      // The queue's node failed over: its connections cannot follow, so stop (the slots in flight
+      // finish) and say where the queue went. Restarted unchanged, it would refuse the old address.
+      onQueueMoved: (moved) => {
+        log.error(queueMovedError(moved, 'slotshift daemon').message);
+        process.exitCode = 1;
+        requestStop('queue moved');
+      },
     });
-    await new Promise<void>((done) => {
-      const stop = (signal: string): void => {
-        log.info({ signal, stopTimeoutS: stopTimeoutMs / 1000 }, 'stopping: finishing the slots in flight');
-        exitAfterStopTimeout(stopTimeoutMs, (why) =>
-          log.error(
-            `${why}; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them`,
-          ),
-        );
-        done();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
+    process.once('SIGINT', () => requestStop('SIGINT'));
+    process.once('SIGTERM', () => requestStop('SIGTERM'));
+    const why = await stopRequested;
+    log.info({ why, stopTimeoutS: stopTimeoutMs / 1000 }, 'stopping: finishing the slots in flight');
+    exitAfterStopTimeout(stopTimeoutMs, (reason) =>
+      log.error(
+        `${reason}; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them`,
+      ),
+    );
     await daemon.stop();
     log.info('daemon stopped; no slot left open');
   });
