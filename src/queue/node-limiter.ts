@@ -61,10 +61,16 @@ export class NodeLimiter {
     return r === 1;
   }
 
-  async release(token: string, sourceId: string, targetId: string): Promise<void> {
+  /** The two sorted sets a slot's token holds a place in: the source's as source, the target's as target. */
+  placeKeys(sourceId: string, targetId: string): [string, string] {
     const [asSource, asTarget] = this.keys(sourceId, targetId);
+    return [asSource!, asTarget!];
+  }
+
+  async release(token: string, sourceId: string, targetId: string): Promise<void> {
+    const [asSource, asTarget] = this.placeKeys(sourceId, targetId);
     // Two plain commands, not a pipeline: with auto-pipelining they share one write with the
     // releases of every other slot finishing in the same turn (a socket write is the dearest step).
-    await Promise.all([this.redis.zrem(asSource!, token), this.redis.zrem(asTarget!, token)]);
+    await Promise.all([this.redis.zrem(asSource, token), this.redis.zrem(asTarget, token)]);
   }
 }

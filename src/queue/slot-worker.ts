@@ -17,6 +17,7 @@ import {
   type MigratorOptions,
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
+import { recordSlotMoved } from './slot-bookkeeping.js';
 import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
@@ -215,6 +216,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         ),
       );
     };
+    /** The slot's places went back with its record (recordSlotMoved); otherwise `finally` gives them. */
+    let released = false;
     try {
       let undigested = 0;
       // An earlier attempt may have moved keys before it failed (a failover of the target, a timeout
@@ -277,22 +280,27 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       const verified = verify && undigested === 0;
       const out: SlotJobResult = { ...result, verified, mismatches };
       await Promise.all(keeping);
-      // Plain commands rather than a pipeline, so auto-pipelining puts the bookkeeping of every slot
-      // of a group in one write.
-      await Promise.all([
-        queueRedis.sadd(keys.done, String(data.slot)),
-        queueRedis.hincrby(keys.stats, 'keys', result.keys),
-        queueRedis.hincrby(keys.stats, 'bytes', Math.round(data.bytes)),
-        mismatches?.length ? queueRedis.hincrby(keys.stats, 'mismatches', mismatches.length) : null,
-        check?.writtenDuringMove
-          ? queueRedis.hincrby(keys.stats, 'writtenDuringMove', check.writtenDuringMove)
-          : null,
-        verified ? queueRedis.hincrby(keys.stats, 'verified', 1) : null,
-        keeping.length || Object.keys(carried).length ? queueRedis.del(movedKey, legacyMovedKey) : null,
-        ...result.bigKeys.map((b) =>
-          queueRedis.hset(keys.bigKeys, b.key, JSON.stringify({ slot: data.slot, bytes: b.bytes })),
-        ),
-      ]);
+      await recordSlotMoved(
+        queueRedis,
+        keys,
+        { moved: movedKey, legacyMoved: legacyMovedKey },
+        {
+          places: limiter.placeKeys(data.from.id, data.to.id),
+          lease,
+          slot: data.slot,
+          keys: result.keys,
+          bytes: data.bytes,
+          mismatches: mismatches?.length ?? 0,
+          writtenDuringMove: check?.writtenDuringMove ?? 0,
+          verified,
+          forgetMoved: keeping.length > 0 || Object.keys(carried).length > 0,
+          bigKeys: result.bigKeys.map((b) => ({
+            key: b.key,
+            json: JSON.stringify({ slot: data.slot, bytes: b.bytes }),
+          })),
+        },
+      );
+      released = true;
       log.info(
         {
           keys: result.keys,
@@ -315,7 +323,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       }
       throw e;
     } finally {
-      await limiter.release(lease, data.from.id, data.to.id);
+      if (!released) await limiter.release(lease, data.from.id, data.to.id);
       placeFreed();
     }
   };
