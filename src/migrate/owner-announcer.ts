@@ -1,6 +1,18 @@
 import type { Logger } from 'pino';
-import type { NodeAddress, NodePool } from '../cluster/index.js';
+import { luaScript, runScript, type NodeAddress, type NodePool } from '../cluster/index.js';
 import { errorMessage } from './redis-reply-error.js';
+
+/**
+ * ARGV: slot, node id, slot, node id, ... — CLUSTER SETSLOT <slot> NODE <id> for each pair. One call
+ * per master per flush instead of one command per slot: a scale-out told the other masters of 8,000
+ * slots in 32,000 commands, each a Command, a promise and a reply in the worker process. Scale-out
+ * of 1M keys, --no-verify, three runs in turn (2026-11-26): the apply process used 3.25, 3.54 and
+ * 3.21 s of CPU against 3.36, 3.49 and 3.69 s; wall time the same within noise. A refusal (a node
+ * demoted to replica, a slot it has open) is skipped, as the pipeline's replies were.
+ */
+const SET_OWNERS = luaScript(`#!lua flags=no-writes,allow-stale
+for i = 1, #ARGV, 2 do redis.pcall('CLUSTER', 'SETSLOT', ARGV[i], 'NODE', ARGV[i + 1]) end
+return 1`);
 
 interface Pending {
   slot: number;
@@ -10,7 +22,7 @@ interface Pending {
 }
 
 /**
- * Tells every other master the new owner of each moved slot, in groups: one pipeline per master
+ * Tells every other master the new owner of each moved slot, in groups: one script call per master
  * per flush instead of one round trip per slot per master. Gossip would spread the news anyway;
  * telling them directly shortens the window in which clients are redirected twice.
  */
@@ -51,9 +63,12 @@ export class OwnerAnnouncer {
         if (items.length === 0) return;
         try {
           const redis = await this.pool.get(m);
-          const pipe = redis.pipeline();
-          for (const p of items) pipe.call('CLUSTER', 'SETSLOT', String(p.slot), 'NODE', p.targetId);
-          await pipe.exec();
+          await runScript(
+            redis,
+            SET_OWNERS,
+            [],
+            items.flatMap((p) => [p.slot, p.targetId]),
+          );
           this.unreachable.delete(m.id);
         } catch (e) {
           // A master that cannot be told learns the owner from gossip (the target's epoch is higher).

@@ -1,11 +1,32 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { NodePool } from '../../../src/cluster/index.js';
+import { NodePool, parseClusterNodes } from '../../../src/cluster/index.js';
 import { freePorts } from '../../../src/localcluster/index.js';
 import { OwnerAnnouncer } from '../../../src/migrate/index.js';
+import { endpointOf, useCluster } from '../../harness/index.js';
 
 describe('OwnerAnnouncer', () => {
+  it('tells every master it is given the new owner of each slot of a group', async () => {
+    const cluster = await useCluster({ masters: 3 });
+    const [a, b, c] = cluster.nodes;
+    // Empty slots of the first master, all three told: they agree at once, with no gossip needed.
+    const slots = [0, 1, 2, 100];
+    const pool = new NodePool({});
+    const announcer = new OwnerAnnouncer(pool, [a!, b!, c!].map(endpointOf), { groupSize: 4, maxDelayMs: 5 });
+    try {
+      await Promise.all(slots.map((slot) => announcer.announce(slot, b!.id, [])));
+      for (const node of [a!, b!, c!]) {
+        const lines = parseClusterNodes(await (await pool.get(node)).call('CLUSTER', 'NODES'));
+        const owner = (slot: number): string | undefined =>
+          lines.find((l) => l.slots.some((r) => r.start <= slot && slot <= r.end))?.id;
+        expect(slots.map(owner), node.addr).toEqual(slots.map(() => b!.id));
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('warns once about a master it cannot reach, not at every group of slots', async () => {
     // A master killed mid-plan: nothing listens on its port any more.
     const [port] = await freePorts(1);
