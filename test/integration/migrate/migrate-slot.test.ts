@@ -91,6 +91,11 @@ describe('migrateSlot on a real cluster', () => {
             r.sendCommand = (command, stream) => {
               const args = command.args.map(String);
               const name = command.name.toUpperCase();
+              // The other masters are told in a script: ARGV holds slot, new owner pairs.
+              const owners = name === 'EVALSHA' || name === 'EVAL' ? args.slice(2) : [];
+              if (owners.some((arg, i) => i % 2 === 0 && arg === String(slot) && owners[i + 1] === b.id)) {
+                steps.push(`${role.get(addr.port)}: NODE`);
+              }
               if (
                 name === 'MIGRATE' ||
                 (name === 'CLUSTER' && args[0]?.toUpperCase() === 'SETSLOT' && args[1] === String(slot))
