@@ -1,16 +1,8 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../../../src/cluster/index.js';
 import { PlanQueue } from '../../../src/queue/index.js';
-import {
-  BIN,
-  expectSettled,
-  loadStrings,
-  manualFailover,
-  missingLoadedKeys,
-  runCli,
-  startLocalCluster,
-} from '../../harness/index.js';
+import { BIN, expectSettled, manualFailover, missingLoadedKeys, runCli } from '../../harness/index.js';
+import { queueOnClusterNode } from '../../harness/queue-on-cluster.js';
 
 /**
  * The queue on the cluster, in its pinned slot, and its node fails over mid-plan. slotshift keeps
@@ -24,15 +16,8 @@ describe('the queue on a cluster node that fails over', () => {
   it.each(['apply', 'a worker process'] as const)(
     '%s stops, naming where the queue went; apply there goes on with nothing lost',
     async (mover) => {
-      const cluster = await startLocalCluster({ masters: 3, emptyMasters: 1, replicasPerMaster: 1 });
+      const { cluster, queueName, slot, replica, queueUrl } = await queueOnClusterNode('ssq', 'qm', 20_000);
       try {
-        await loadStrings(cluster, { keys: 20_000, prefix: 'qm' });
-        const before = await expectSettled(cluster);
-        const queueName = '{ssq}';
-        const slot = keySlot('ssq');
-        const owner = cluster.nodes.find((n) => n.id === before.owners[slot])!;
-        const replica = cluster.nodes.find((n) => n.kind === 'replica' && n.masterId === owner.id)!;
-        const queueUrl = `redis://${owner.host}:${owner.port}`;
         const movedTo = `redis://${replica.host}:${replica.port}`;
         const planArgs = [
           ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--yes'],

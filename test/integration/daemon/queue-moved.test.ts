@@ -2,18 +2,16 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../../../src/cluster/index.js';
 import type { DaemonStatus } from '../../../src/daemon/index.js';
 import {
   BIN,
   expectSettled,
   freePorts,
-  loadStrings,
   manualFailover,
   missingLoadedKeys,
   runCli,
-  startLocalCluster,
 } from '../../harness/index.js';
+import { queueOnClusterNode } from '../../harness/queue-on-cluster.js';
 import { getJson, tempDir, waitFor, writePlan } from './helpers.js';
 
 const KEYS = 20_000;
@@ -26,15 +24,8 @@ const KEYS = 20_000;
  */
 describe('slotshift daemon with its queue on a cluster node that fails over', () => {
   it('stops with exit 1, naming where the queue went, with no slot open and nothing lost', async () => {
-    const cluster = await startLocalCluster({ masters: 3, emptyMasters: 1, replicasPerMaster: 1 });
+    const { cluster, queueName, slot, replica, queueUrl } = await queueOnClusterNode('dsq', 'dqm', KEYS);
     try {
-      await loadStrings(cluster, { keys: KEYS, prefix: 'dqm' });
-      const before = await expectSettled(cluster);
-      const queueName = '{dsq}';
-      const slot = keySlot('dsq');
-      const owner = cluster.nodes.find((n) => n.id === before.owners[slot])!;
-      const replica = cluster.nodes.find((n) => n.kind === 'replica' && n.masterId === owner.id)!;
-      const queueUrl = `redis://${owner.host}:${owner.port}`;
       const dir = tempDir();
       writePlan(dir, 'scale-out', `useEmptyMasters: true\npin: [${slot}]\nlimits: { maxPerNode: 1 }`);
       // Not in the plans directory: every YAML file there is read as a plan.
