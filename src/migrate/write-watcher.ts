@@ -88,6 +88,8 @@ export class WriteWatcher {
   private readonly originalFlags = new Map<string, { redis: Redis; node: NodeAddress; flags: string }>();
   /** slot → key → last write seen (ms), only for slots being watched. */
   private readonly writes = new Map<number, Map<string, number>>();
+  /** Per node, the PING the next releases wait for (see pingSoon). */
+  private readonly pings = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -114,10 +116,29 @@ export class WriteWatcher {
     const sub = await this.subscribers.get(node.id);
     // A subscriber that lost its connection (and is reconnecting) cannot vouch for every write: the
     // writes it saw are excused, the others are reported, which is the safe side.
-    if (sub) await sub.ping().catch(() => undefined);
+    if (sub) await this.pingSoon(node.id, sub);
     const seen = this.writes.get(slot) ?? new Map<string, number>();
     this.writes.delete(slot);
     return seen;
+  }
+
+  /**
+   * One PING for every release of the same turn: it is sent on the next turn, so after each of them
+   * was called, and a release called once it is sent waits for the next one. A PING per slot was one
+   * command per slot more for the worker process to build and parse.
+   */
+  private pingSoon(nodeId: string, sub: Redis): Promise<unknown> {
+    let ping = this.pings.get(nodeId);
+    if (!ping) {
+      ping = new Promise<void>((sent) => setImmediate(sent))
+        .then(() => {
+          this.pings.delete(nodeId);
+          return sub.ping();
+        })
+        .catch(() => undefined);
+      this.pings.set(nodeId, ping);
+    }
+    return ping;
   }
 
   private async subscribe(node: NodeAddress & { id: string }): Promise<Redis | null> {

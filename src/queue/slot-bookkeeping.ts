@@ -69,3 +69,24 @@ export async function recordSlotMoved(
     ],
   );
 }
+
+/** KEYS: [1] the slot's moved-digests list. ARGV: [1] one batch's JSON, [2] time to live (s). */
+const KEEP_MOVED_DIGESTS = luaScript(`
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+/**
+ * Appends one batch's digests to the slot's list for a later attempt to verify, and (re)sets the
+ * list's time to live: one call, where RPUSH and EXPIRE were two commands for the first batch of
+ * every slot.
+ */
+export async function keepMovedDigests(
+  redis: Redis,
+  movedKey: string,
+  json: string,
+  ttlSeconds: number,
+): Promise<void> {
+  await runScript(redis, KEEP_MOVED_DIGESTS, [movedKey], [json, ttlSeconds]);
+}

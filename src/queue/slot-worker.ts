@@ -17,7 +17,7 @@ import {
   type MigratorOptions,
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
-import { recordSlotMoved } from './slot-bookkeeping.js';
+import { keepMovedDigests, recordSlotMoved } from './slot-bookkeeping.js';
 import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
@@ -208,11 +208,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       keeping.push(
         // One JSON string per batch: an HSET of every key as a field cost the apply process about
         // 1 s of CPU on a 1M-key scale-out (9% of its time); a list push of one string costs little.
-        Promise.all([
-          queueRedis.rpush(movedKey, JSON.stringify([...digests])),
-          keeping.length === 0 ? queueRedis.expire(movedKey, MOVED_DIGESTS_TTL_S) : null,
-        ]).catch((err: unknown) =>
-          log.warn({ err }, 'could not keep moved keys for a later attempt to verify'),
+        keepMovedDigests(queueRedis, movedKey, JSON.stringify([...digests]), MOVED_DIGESTS_TTL_S).catch(
+          (err: unknown) => log.warn({ err }, 'could not keep moved keys for a later attempt to verify'),
         ),
       );
     };
