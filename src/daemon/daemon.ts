@@ -13,7 +13,7 @@ import {
 import { loadPlanFiles, policyFromPlanFile, type PlanFile } from '../config/index.js';
 import { startHttpServer, type HttpServer } from '../http/index.js';
 import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
-import { handOverOrphanedSlots, type MigratorOptions, type PlannedMaster } from '../migrate/index.js';
+import { OrphanSweeper, type MigratorOptions } from '../migrate/index.js';
 import { planToJson } from '../planner/index.js';
 import { planFromCluster } from '../stats/index.js';
 import { isSlotshiftError } from '../errors/index.js';
@@ -27,6 +27,7 @@ import {
   locateQueue,
   slotJobsFor,
   planMasters,
+  readPlanMasters,
   startSlotWorker,
   type SlotWorker,
   type SlotWorkerOptions,
@@ -122,6 +123,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   const planQueue = new PlanQueue(o.queueUrl, queueName);
   const lease = new Lease(redis, keys.lease, leaseToken(), o.leaseTtlMs);
   const pool = new NodePool(o.connection);
+  const orphans = new OrphanSweeper(pool, log);
 
   let state: DaemonState = 'starting';
   let since = clock();
@@ -249,12 +251,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     if (plan?.finished) {
       // A target killed just after taking its last slots of the plan leaves them to no live owner
       // (see handOverOrphanedSlots), and no job of the plan is left to retry and notice.
-      const masters = await redis.get(planKeys(queueName, plan.planId).masters);
-      if (masters) {
-        await handOverOrphanedSlots(pool, JSON.parse(masters) as PlannedMaster[], log).catch((e: unknown) =>
-          log.warn({ err: e }, 'could not hand over the slots of a dead master'),
-        );
-      }
+      const masters = await readPlanMasters(redis, queueName, plan.planId);
+      if (masters) await orphans.sweep(masters);
     }
     if (plan && !plan.finished) {
       const source = plan.planFile === null ? null : windows.find((w) => w.file === plan.planFile);

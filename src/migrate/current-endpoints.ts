@@ -188,9 +188,10 @@ export async function handOverOrphanedSlots(
 const SWEEP_INTERVAL_MS = 1_000;
 
 /**
- * handOverOrphanedSlots for a worker's retried jobs: while slots are orphaned the cluster is down
- * and every job in flight fails and retries at once, so one sweep runs at a time, at most once a
- * second, and its failure only delays the next (the jobs keep retrying).
+ * handOverOrphanedSlots as workers (on retried jobs), apply (after a plan) and the daemon (each round
+ * after a plan) run it: while slots are orphaned the cluster is down and every job in flight fails
+ * and retries at once, so one sweep runs at a time, at most once a second, and a failure is logged,
+ * not thrown: it only delays the next sweep.
  */
 export class OrphanSweeper {
   private running: Promise<void> | null = null;

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Move, Plan } from '../planner/index.js';
 import type { Topology } from '../cluster/index.js';
 import { masters, replicasOf } from '../cluster/index.js';
@@ -78,6 +79,16 @@ export function slotJobsFor(plan: Plan, topology: Topology): SlotJobData[] {
     keys: m.keys,
     bytes: m.bytes,
   }));
+}
+
+/** The plan's masters as PlanQueue.enqueue stored them (planMasters); null when it stored none. */
+export async function readPlanMasters(
+  redis: Redis,
+  queueName: string,
+  planId: string,
+): Promise<PlannedMaster[] | null> {
+  const json = await redis.get(planKeys(queueName, planId).masters);
+  return json === null ? null : (JSON.parse(json) as PlannedMaster[]);
 }
 
 /** Keys in the queue Redis, next to BullMQ's own. */

@@ -23,6 +23,7 @@ import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
   MOVE_SLOT_JOB,
   planKeys,
+  readPlanMasters,
   type JobEndpoint,
   type SlotJobData,
   type SlotJobResult,
@@ -100,8 +101,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const plannedMasters = (planId: string): Promise<PlannedMaster[]> => {
     let known = mastersOf.get(planId);
     if (!known) {
-      known = queueRedis.get(planKeys(options.queueName, planId).masters).then((json) => {
-        if (json !== null) return JSON.parse(json) as PlannedMaster[];
+      known = readPlanMasters(queueRedis, options.queueName, planId).then((masters) => {
+        if (masters) return masters;
         options.log.warn({ planId }, 'the plan has no masters list; new owners spread by gossip only');
         return [];
       });

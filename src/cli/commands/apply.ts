@@ -14,8 +14,8 @@ import { createLogger, type Logger } from '../../log/index.js';
 import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
 import {
   DEFAULT_BIG_KEY_BYTES,
-  handOverOrphanedSlots,
   migratorOptionsFor,
+  OrphanSweeper,
   type PlannedMaster,
 } from '../../migrate/index.js';
 import {
@@ -324,7 +324,7 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
 
 /**
  * The cluster after the plan, and the elections each node has run; null if it cannot be read. First
- * gives slots left to a dead master to the replica elected in its place (handOverOrphanedSlots), so
+ * gives slots left to a dead master to the replica elected in its place (OrphanSweeper), so
  * what is read is the cluster as the plan leaves it.
  */
 async function handOverAndReadAfter(
@@ -337,9 +337,7 @@ async function handOverAndReadAfter(
   try {
     // A target that died just after taking its last slots leaves them to no live owner (its elected
     // replica had not heard of them), and the cluster down, even when no job is left to retry.
-    await handOverOrphanedSlots(pool, planned, log).catch((e: unknown) =>
-      log.warn({ err: e }, 'could not hand over the slots of a dead master'),
-    );
+    await new OrphanSweeper(pool, log).sweep(planned);
     const topology = await readTopology(pool, seeds);
     return { topology, elections: await electionsRun(pool, topology.nodes) };
   } catch {
