@@ -90,6 +90,8 @@ interface RunResult {
   spreadAfter: KeySpread;
 }
 
+const DEFAULT_KEYS = 1_000_000;
+
 function parseArgs(argv: string[]): Options {
   const get = (name: string, fallback: string): string => {
     const i = argv.indexOf(`--${name}`);
@@ -97,7 +99,7 @@ function parseArgs(argv: string[]): Options {
   };
   return {
     scenario: get('scenario', 'scale-out'),
-    keys: Number(get('keys', '1000000')),
+    keys: Number(get('keys', String(DEFAULT_KEYS))),
     valueBytes: Number(get('value-bytes', '100')),
     runs: Number(get('runs', '1')),
   };
@@ -598,7 +600,10 @@ async function main(): Promise<void> {
     if (Object.keys(ratios).length > 0)
       lines.push('', ...Object.entries(ratios).map(([k, v]) => `- ${k}: ${v.toFixed(2)}x`));
     process.stdout.write(`${lines.join('\n')}\n`);
-    const file = join(ROOT, 'bench', 'results', `${scenario.name}-${machine.date.slice(0, 10)}.json`);
+    // The key count is in the name when it is not the default: a day's 200,000-key run overwrote
+    // the same day's 1M-key results.
+    const size = o.keys === DEFAULT_KEYS ? '' : `-${o.keys}-keys`;
+    const file = join(ROOT, 'bench', 'results', `${scenario.name}-${machine.date.slice(0, 10)}${size}.json`);
     writeFileSync(
       file,
       `${JSON.stringify({ command, machine, options: o, rows, ratios, runs: results }, null, 2)}\n`,
