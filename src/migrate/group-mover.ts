@@ -16,6 +16,7 @@ import { errorMessage, type Reply } from './redis-reply-error.js';
 import type { BatchSizer } from './batch-sizer.js';
 import { ServerMigrateTime } from './server-migrate-time.js';
 import { awaitSourceFailoverPause } from './failover-guard.js';
+import { inOneCall } from './protocol-batch.js';
 
 type OnMoved = MigrateSlotContext['onMoved'];
 
@@ -34,6 +35,9 @@ async function sendPipelined(node: Redis, commands: string[][]): Promise<Reply[]
   for (const [name, ...args] of commands) pipe.call(name!, ...args);
   return (await pipe.exec()) ?? [];
 }
+
+/** A step's SETSLOTs (and keys-to-move calls) in one script call; see inOneCall. */
+const sendBatched = inOneCall(sendPipelined);
 
 interface Entry {
   readonly move: SlotMoveSpec;
@@ -68,7 +72,8 @@ interface Pair {
 
 /**
  * Moves the slots of one node pair in groups, with the same protocol as `migrateSlot` but one
- * pipeline per protocol step for the whole group instead of one round trip per step per slot:
+ * round trip per protocol step for the whole group instead of one per step per slot (the SETSLOT
+ * steps as one script call, see inOneCall; the MIGRATE rounds as a pipeline):
  *   target: SETSLOT IMPORTING × n → source: SETSLOT MIGRATING + keys to move × n →
  *   source: MIGRATE (+ keys to move, unless the last call returned all the slot held) × (slots with
  *   keys left), repeated until every slot is empty →
@@ -151,9 +156,12 @@ export class GroupMover {
       return;
     }
 
-    let live = await this.step(group, target, (e) => [
-      ['CLUSTER', 'SETSLOT', String(e.move.slot), 'IMPORTING', from.id],
-    ]);
+    let live = await this.step(
+      group,
+      target,
+      (e) => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'IMPORTING', from.id]],
+      { send: sendBatched },
+    );
     reached('after-importing', live.length);
     if (live.length === 0) return;
 
@@ -178,6 +186,7 @@ export class GroupMover {
         accept: (e, replies) => {
           ({ keys: e.next, bytes: e.nextBytes, complete: e.nextIsLast } = smallKeysOnly(replies[1]![1]));
         },
+        send: sendBatched,
       },
     );
     reached('after-migrating', live.length);
@@ -238,12 +247,12 @@ export class GroupMover {
     }
     const setNode = (e: Entry): string[][] => [['CLUSTER', 'SETSLOT', String(e.move.slot), 'NODE', to.id]];
     live = await this.step(live, target, setNode, {
-      send: (node, commands) => sendClose(this.ctx, node, commands),
+      send: inOneCall((node, commands) => sendClose(this.ctx, node, commands)),
     });
     reached('after-node-target', live.length);
     // A source demoted by a failover answers "only with masters": its new master learns the owner
     // from the target's higher epoch, as in migrateSlot.
-    live = await this.step(live, source, setNode, { tolerated: /only with masters/i });
+    live = await this.step(live, source, setNode, { tolerated: /only with masters/i, send: sendBatched });
     for (const entry of live) {
       void this.ctx.announce(entry.move.slot, to.id, [to.id, from.id]);
       entry.resolve({

@@ -43,30 +43,37 @@ export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 // elements by default), so the check costs about the same for a 10-field and a 1M-field hash.
 // pcall: a key that expired between the two answers with a cluster redirection error inside a
 // script; it counts as small, and MIGRATE skips expired keys anyway.
-// The ordinary keys stop before their sizes pass ARGV[4] (at least one is taken); the keys left
+// The ordinary keys stop before their sizes pass maxBytes (at least one is taken); the keys left
 // out are still in the slot and come back in the next call.
-const KEYS_TO_MOVE = luaScript(`#!lua flags=no-writes
-local names = redis.call('CLUSTER', 'GETKEYSINSLOT', ARGV[1], ARGV[2])
-local threshold = tonumber(ARGV[3])
-local maxBytes = tonumber(ARGV[4])
-local small, big, total = {}, {}, 0
-local complete = #names < tonumber(ARGV[2]) and 1 or 0
-for _, name in ipairs(names) do
-  local bytes = redis.pcall('MEMORY', 'USAGE', name)
-  if type(bytes) ~= 'number' then bytes = 0 end
-  if bytes >= threshold then
-    big[#big + 1] = name
-    big[#big + 1] = bytes
-  else
-    if #small > 0 and total + bytes > maxBytes then
-      complete = 0
-      break
+// Defined as a Lua function so the protocol batch script (protocol-batch.ts) runs the same code.
+export const KEYS_TO_MOVE_LUA_FUNCTION = `
+local function keysToMove(slot, count, threshold, maxBytes)
+  local names = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, count)
+  threshold = tonumber(threshold)
+  maxBytes = tonumber(maxBytes)
+  local small, big, total = {}, {}, 0
+  local complete = #names < tonumber(count) and 1 or 0
+  for _, name in ipairs(names) do
+    local bytes = redis.pcall('MEMORY', 'USAGE', name)
+    if type(bytes) ~= 'number' then bytes = 0 end
+    if bytes >= threshold then
+      big[#big + 1] = name
+      big[#big + 1] = bytes
+    else
+      if #small > 0 and total + bytes > maxBytes then
+        complete = 0
+        break
+      end
+      small[#small + 1] = name
+      total = total + bytes
     end
-    small[#small + 1] = name
-    total = total + bytes
   end
-end
-return {small, big, total, complete}`);
+  return {small, big, total, complete}
+end`;
+
+export const KEYS_TO_MOVE = luaScript(`#!lua flags=no-writes
+${KEYS_TO_MOVE_LUA_FUNCTION}
+return keysToMove(ARGV[1], ARGV[2], ARGV[3], ARGV[4])`);
 
 /** The command, for pipelines (the group mover); the script must be loaded (loadKeysToMoveScript). */
 export function keysToMoveCommand(

@@ -104,6 +104,12 @@ describe('migrateSlot on a real cluster', () => {
                   `${role.get(addr.port)}: ${name === 'MIGRATE' ? 'MIGRATE' : args[2]!.toUpperCase()}`,
                 );
               }
+              // A group's SETSLOTs go as one script call: ARGV holds 'S', slot, state, node id per op.
+              owners.forEach((arg, i) => {
+                if (arg === 'S' && owners[i + 1] === String(slot)) {
+                  steps.push(`${role.get(addr.port)}: ${owners[i + 2]!.toUpperCase()}`);
+                }
+              });
               return send(command, stream);
             };
           }
