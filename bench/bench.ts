@@ -10,7 +10,7 @@
  * Nothing here is asserted as a test: speed is shown, not tested.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -600,10 +600,12 @@ async function main(): Promise<void> {
     if (Object.keys(ratios).length > 0)
       lines.push('', ...Object.entries(ratios).map(([k, v]) => `- ${k}: ${v.toFixed(2)}x`));
     process.stdout.write(`${lines.join('\n')}\n`);
-    // The key count is in the name when it is not the default: a day's 200,000-key run overwrote
-    // the same day's 1M-key results.
+    // The key count is in the name when it is not the default, and a second run of the day gets
+    // -2, -3, ...: results the READMEs cite were overwritten by later runs of the same day.
     const size = o.keys === DEFAULT_KEYS ? '' : `-${o.keys}-keys`;
-    const file = join(ROOT, 'bench', 'results', `${scenario.name}-${machine.date.slice(0, 10)}${size}.json`);
+    const base = join(ROOT, 'bench', 'results', `${scenario.name}-${machine.date.slice(0, 10)}${size}`);
+    let file = `${base}.json`;
+    for (let n = 2; existsSync(file); n++) file = `${base}-${n}.json`;
     writeFileSync(
       file,
       `${JSON.stringify({ command, machine, options: o, rows, ratios, runs: results }, null, 2)}\n`,

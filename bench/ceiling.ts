@@ -9,14 +9,21 @@
  * handling, no close turns, no per-node limits. What slotshift adds costs time; this shows how much
  * time there is to win at all.
  *
- * Run: npm run bench:ceiling -- [--keys N] [--group G] [--in-flight F]
+ * With `--engine`, the same plan is moved by slotshift's own engine (Migrator: grouped protocol,
+ * close turns, big-key check, with `--verify` the digests) in this process, without the queue: the
+ * difference to `slotshift apply` is what BullMQ and the per-job bookkeeping cost.
+ *
+ * Run: npm run bench:ceiling -- [--keys N] [--group G] [--in-flight F] [--engine [--verify]]
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { NodePool, masters, parseAddress, readTopology } from '../src/cluster/index.js';
+import { NodePool, masters, parseAddress, readTopology, type Topology } from '../src/cluster/index.js';
 import { policyFromFlags } from '../src/cli/plan-flags.js';
+import { DEFAULT_MIGRATOR_OPTIONS, Migrator } from '../src/migrate/index.js';
+import type { Plan } from '../src/planner/index.js';
+import { DEFAULT_WORKER_LIMITS } from '../src/queue/worker-limits.js';
 import { loadStrings, startLocalCluster } from '../src/localcluster/index.js';
 import { planFromCluster } from '../src/stats/index.js';
 
@@ -25,6 +32,8 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '1000000' },
     group: { type: 'string', default: '32' },
     'in-flight': { type: 'string', default: '2' },
+    engine: { type: 'boolean', default: false },
+    verify: { type: 'boolean', default: false },
   },
 });
 const keys = Number(values.keys);
@@ -35,6 +44,57 @@ const inFlight = Number(values['in-flight']);
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Moves the plan with slotshift's engine, at most `concurrency` slots at once and `perNodeLimit` per
+ * node (the worker's defaults), as the queue's workers would hand them over; returns the keys moved.
+ */
+async function moveWithEngine(plan: Plan, topology: Topology): Promise<number> {
+  const pool = new NodePool({});
+  const endpoint = (id: string): { id: string; host: string; port: number } => {
+    const n = topology.nodes.find((x) => x.id === id)!;
+    return { id, host: n.host, port: n.port };
+  };
+  const migrator = new Migrator(
+    pool,
+    masters(topology).map((m) => endpoint(m.id)),
+    {},
+    { ...DEFAULT_MIGRATOR_OPTIONS, verify: values.verify },
+  );
+  const { concurrency, perNodeLimit } = DEFAULT_WORKER_LIMITS;
+  const waiting = [...plan.moves];
+  const busy = new Map<string, number>();
+  let running = 0;
+  let keysMoved = 0;
+  await new Promise<void>((resolve, reject) => {
+    const startMore = (): void => {
+      for (let i = 0; i < waiting.length && running < concurrency;) {
+        const mv = waiting[i]!;
+        if ((busy.get(mv.from) ?? 0) >= perNodeLimit || (busy.get(mv.to) ?? 0) >= perNodeLimit) {
+          i++;
+          continue;
+        }
+        waiting.splice(i, 1);
+        running++;
+        for (const id of [mv.from, mv.to]) busy.set(id, (busy.get(id) ?? 0) + 1);
+        const onMoved = values.verify ? (): void => undefined : undefined;
+        migrator
+          .migrate({ slot: mv.slot, from: endpoint(mv.from), to: endpoint(mv.to) }, onMoved)
+          .then((r) => {
+            keysMoved += r.keys;
+            running--;
+            for (const id of [mv.from, mv.to]) busy.set(id, busy.get(id)! - 1);
+            if (running === 0 && waiting.length === 0) resolve();
+            else startMore();
+          }, reject);
+      }
+    };
+    startMore();
+  });
+  await migrator.flush();
+  await pool.close();
+  return keysMoved;
 }
 
 const cluster = await startLocalCluster({ masters: 3, emptyMasters: 3, nodeTimeoutMs: 15_000 });
@@ -59,66 +119,78 @@ try {
   const nodeBefore = process.cpuUsage();
   const started = performance.now();
   let moved = 0;
-  const unannounced: Array<{ slot: number; from: string; to: string }> = [];
-  const announce = async (all: boolean): Promise<void> => {
-    if (!all && unannounced.length < 64) return;
-    const batch = unannounced.splice(0);
-    await Promise.all(
-      nodes.map((m) => {
-        const p = at(m.id).pipeline();
-        for (const c of batch)
-          if (m.id !== c.from && m.id !== c.to) p.call('CLUSTER', 'SETSLOT', c.slot, 'NODE', c.to);
-        return p.exec();
-      }),
+  if (values.engine) {
+    moved = await moveWithEngine(plan, topology);
+    const seconds = (performance.now() - started) / 1000;
+    const nodeCpu = process.cpuUsage(nodeBefore);
+    const serverCpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!).toFixed(2));
+    console.log(
+      `engine without the queue (${values.verify ? 'verified' : 'unverified'}): ${plan.moves.length} slots, ` +
+        `${moved} keys in ${seconds.toFixed(2)} s; CPU s: engine ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)}, ` +
+        `servers ${serverCpu.join(' ')}`,
     );
-  };
-  const moveGroup = async (from: string, to: string, slots: number[]): Promise<void> => {
-    const target = nodes.find((m) => m.id === to)!;
-    let p = at(to).pipeline();
-    for (const s of slots) p.call('CLUSTER', 'SETSLOT', s, 'IMPORTING', from);
-    await p.exec();
-    p = at(from).pipeline();
-    for (const s of slots) p.call('CLUSTER', 'SETSLOT', s, 'MIGRATING', to);
-    for (const s of slots) p.call('CLUSTER', 'GETKEYSINSLOT', s, 1_000_000);
-    const replies = (await p.exec()) ?? [];
-    const keyLists = replies.slice(slots.length).map(([, v]) => v as string[]);
-    p = at(from).pipeline();
-    for (const ks of keyLists) {
-      if (ks.length === 0) continue;
-      moved += ks.length;
-      p.call('MIGRATE', target.host, target.port, '', 0, 5000, 'KEYS', ...ks);
-    }
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
-    for (const owner of [to, from]) {
-      p = at(owner).pipeline();
-      for (const s of slots) p.call('CLUSTER', 'SETSLOT', s, 'NODE', to);
-      for (const [err] of (await p.exec()) ?? []) if (err && owner === to) throw err;
-    }
-    for (const slot of slots) unannounced.push({ slot, from, to });
-    await announce(false);
-  };
-  await Promise.all(
-    [...pairs.values()].map(async ({ from, to, slots }) => {
-      let next = 0;
+  } else {
+    const unannounced: Array<{ slot: number; from: string; to: string }> = [];
+    const announce = async (all: boolean): Promise<void> => {
+      if (!all && unannounced.length < 64) return;
+      const batch = unannounced.splice(0);
       await Promise.all(
-        Array.from({ length: inFlight }, async () => {
-          while (next < slots.length) {
-            const slice = slots.slice(next, (next += group));
-            await moveGroup(from, to, slice);
-          }
+        nodes.map((m) => {
+          const p = at(m.id).pipeline();
+          for (const c of batch)
+            if (m.id !== c.from && m.id !== c.to) p.call('CLUSTER', 'SETSLOT', c.slot, 'NODE', c.to);
+          return p.exec();
         }),
       );
-    }),
-  );
-  await announce(true);
-  const seconds = (performance.now() - started) / 1000;
-  const nodeCpu = process.cpuUsage(nodeBefore);
-  const serverCpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!).toFixed(2));
-  console.log(
-    `ceiling: ${plan.moves.length} slots, ${moved} keys in ${seconds.toFixed(2)} s ` +
-      `(group ${group}, ${inFlight} in flight per pair); CPU s: mover ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)}, ` +
-      `servers ${serverCpu.join(' ')}`,
-  );
+    };
+    const moveGroup = async (from: string, to: string, slots: number[]): Promise<void> => {
+      const target = nodes.find((m) => m.id === to)!;
+      let p = at(to).pipeline();
+      for (const s of slots) p.call('CLUSTER', 'SETSLOT', s, 'IMPORTING', from);
+      await p.exec();
+      p = at(from).pipeline();
+      for (const s of slots) p.call('CLUSTER', 'SETSLOT', s, 'MIGRATING', to);
+      for (const s of slots) p.call('CLUSTER', 'GETKEYSINSLOT', s, 1_000_000);
+      const replies = (await p.exec()) ?? [];
+      const keyLists = replies.slice(slots.length).map(([, v]) => v as string[]);
+      p = at(from).pipeline();
+      for (const ks of keyLists) {
+        if (ks.length === 0) continue;
+        moved += ks.length;
+        p.call('MIGRATE', target.host, target.port, '', 0, 5000, 'KEYS', ...ks);
+      }
+      for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+      for (const owner of [to, from]) {
+        p = at(owner).pipeline();
+        for (const s of slots) p.call('CLUSTER', 'SETSLOT', s, 'NODE', to);
+        for (const [err] of (await p.exec()) ?? []) if (err && owner === to) throw err;
+      }
+      for (const slot of slots) unannounced.push({ slot, from, to });
+      await announce(false);
+    };
+    await Promise.all(
+      [...pairs.values()].map(async ({ from, to, slots }) => {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: inFlight }, async () => {
+            while (next < slots.length) {
+              const slice = slots.slice(next, (next += group));
+              await moveGroup(from, to, slice);
+            }
+          }),
+        );
+      }),
+    );
+    await announce(true);
+    const seconds = (performance.now() - started) / 1000;
+    const nodeCpu = process.cpuUsage(nodeBefore);
+    const serverCpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!).toFixed(2));
+    console.log(
+      `ceiling: ${plan.moves.length} slots, ${moved} keys in ${seconds.toFixed(2)} s ` +
+        `(group ${group}, ${inFlight} in flight per pair); CPU s: mover ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)}, ` +
+        `servers ${serverCpu.join(' ')}`,
+    );
+  }
   for (const c of conn.values()) c.disconnect();
 } finally {
   await cluster.stop();
