@@ -1,5 +1,6 @@
+import { UnrecoverableError, Worker } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { PlanQueue, slotJobId, type SlotJobData } from '../../../src/queue/index.js';
+import { PlanQueue, slotJobId, type SlotJobData, type SlotJobResult } from '../../../src/queue/index.js';
 import { useRedis } from '../../harness/index.js';
 
 const endpoint = (n: number) => ({ id: `${String(n).repeat(40)}`, host: '127.0.0.1', port: 7000 + n });
@@ -28,6 +29,46 @@ describe('PlanQueue.enqueue', () => {
       await q.enqueue(jobsOf('p2', [5]), [endpoint(1), endpoint(2)]);
       expect((await q.queue.getJobs(['waiting', 'paused'])).length).toBe(slots.length + 1);
     } finally {
+      await q.close();
+    }
+  });
+
+  it('enqueueing again replaces the failed and the cancelled jobs and leaves the moved ones', async () => {
+    const redis = await useRedis();
+    const q = new PlanQueue(redis.url, 'again');
+    const outcome = (slot: number, o: SlotJobResult['outcome']): SlotJobResult => ({
+      slot,
+      outcome: o,
+      keys: 0,
+      batches: 0,
+      durationMs: 0,
+      bigKeys: [],
+    });
+    const worker = new Worker<SlotJobData, SlotJobResult>(
+      'again',
+      async (job) => {
+        if (job.data.slot === 1) return outcome(1, 'moved');
+        if (job.data.slot === 2) return outcome(2, 'cancelled');
+        throw new UnrecoverableError('stale plan');
+      },
+      { connection: { host: redis.host, port: redis.port } },
+    );
+    try {
+      await q.enqueue(jobsOf('p', [1, 2, 3]), [endpoint(1), endpoint(2)]);
+      for (let i = 0; i < 200; i++) {
+        const c = await q.queue.getJobCounts('completed', 'failed');
+        if (c['completed'] === 2 && c['failed'] === 1) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await worker.close();
+      expect(await q.queue.getJobCounts('completed', 'failed')).toEqual({ completed: 2, failed: 1 });
+
+      await q.enqueue(jobsOf('p', [1, 2, 3]), [endpoint(1), endpoint(2)]);
+      const waiting = (await q.queue.getJobs(['waiting'])).map((j) => j.id).sort();
+      expect(waiting).toEqual([slotJobId('p', 2), slotJobId('p', 3)]);
+      expect((await q.queue.getJobs(['completed'])).map((j) => j.id)).toEqual([slotJobId('p', 1)]);
+    } finally {
+      await worker.close();
       await q.close();
     }
   });
