@@ -46,10 +46,10 @@ describe('PlanQueue.enqueue', () => {
     });
     const worker = new Worker<SlotJobData, SlotJobResult>(
       'again',
-      async (job) => {
-        if (job.data.slot === 1) return outcome(1, 'moved');
-        if (job.data.slot === 2) return outcome(2, 'cancelled');
-        throw new UnrecoverableError('stale plan');
+      (job) => {
+        if (job.data.slot === 1) return Promise.resolve(outcome(1, 'moved'));
+        if (job.data.slot === 2) return Promise.resolve(outcome(2, 'cancelled'));
+        return Promise.reject(new UnrecoverableError('stale plan'));
       },
       { connection: { host: redis.host, port: redis.port } },
     );
