@@ -53,6 +53,8 @@ interface Entry {
   nextBytes: number;
   /** `next` is every key left in the slot (see KeysToMove.complete): no keys-to-move call after it. */
   nextIsLast: boolean;
+  /** What onMoved returned: settled before the slot closes (see MigrateSlotContext.onMoved). */
+  readonly kept: Array<Promise<unknown>>;
 }
 
 export interface GroupMoverOptions {
@@ -120,6 +122,7 @@ export class GroupMover {
         next: [],
         nextBytes: 0,
         nextIsLast: false,
+        kept: [],
       });
       // On the next turn, not now: jobs BullMQ hands over in one burst then arrive in one group.
       if (pair.waiting.length === 1) setImmediate(() => this.start(key));
@@ -240,6 +243,7 @@ export class GroupMover {
         awaitTargetEpoch(source, target, live[0]!.move),
         this.ctx.failoverGuard?.assertTargetIsMaster(target, live[0]!.move),
         awaitSourceFailoverPause(source, live[0]!.move),
+        ...live.flatMap((e) => e.kept),
       ]);
     } catch {
       for (const entry of live) this.alone(entry);
@@ -334,7 +338,8 @@ export class GroupMover {
     }
     e.keys += moved.length;
     e.batches++;
-    e.onMoved?.(e.move.slot, moved, digests);
+    const keeping = e.onMoved?.(e.move.slot, moved, digests);
+    if (keeping) e.kept.push(keeping);
     if (e.nextIsLast) {
       e.next = [];
       e.nextBytes = 0;
@@ -368,10 +373,14 @@ export class GroupMover {
 
   /** The careful path for one slot; what the group already moved is added to its result. */
   private alone(entry: Entry): void {
-    migrateSlot(
-      { ...this.ctx, onMoved: entry.onMoved, digests: this.digests && entry.onMoved !== undefined },
-      entry.move,
-    )
+    // What the group moved is kept before the careful path can close the slot.
+    Promise.all(entry.kept)
+      .then(() =>
+        migrateSlot(
+          { ...this.ctx, onMoved: entry.onMoved, digests: this.digests && entry.onMoved !== undefined },
+          entry.move,
+        ),
+      )
       .then((r) =>
         entry.resolve({
           ...r,

@@ -65,13 +65,16 @@ export interface MigrateSlotContext {
   readonly maxBatchBytes: number;
   /**
    * Called after every MIGRATE with the keys it carried and, when `digests` is on, the content
-   * digest of each taken atomically with the move (null when they could not be taken).
+   * digest of each taken atomically with the move (null when they could not be taken). A promise it
+   * returns settles before the slot is closed (SETSLOT NODE on the target), so what it records (the
+   * worker keeps the digests on the queue) is there for the attempt that resumes a slot whose
+   * process was killed after the close. It must not reject.
    */
   readonly onMoved?: (
     slot: number,
     keys: readonly string[],
     digests: ReadonlyMap<string, Digest> | null,
-  ) => void;
+  ) => void | Promise<unknown>;
   /** Digest every key in the same atomic step as its MIGRATE (verified moves). */
   readonly digests?: boolean;
   /** Checked before SETSLOT NODE on the target: refuses a target whose replica was just promoted. */
@@ -97,7 +100,18 @@ const MAX_TRANSIENT_RETRIES = 5;
  *    first, it would redirect clients to a target still in IMPORTING, which answers only ASKING
  *    requests (redis-cli's clusterManagerMoveSlot uses the same order for the same reason).
  */
-export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): Promise<SlotMoveResult> {
+export async function migrateSlot(outer: MigrateSlotContext, move: SlotMoveSpec): Promise<SlotMoveResult> {
+  const kept: Array<Promise<unknown>> = [];
+  const record = outer.onMoved;
+  const ctx: MigrateSlotContext = record
+    ? {
+        ...outer,
+        onMoved: (s, keys, digests) => {
+          const keeping = record(s, keys, digests);
+          if (keeping) kept.push(keeping);
+        },
+      }
+    : outer;
   const started = performance.now();
   const { slot, from, to } = move;
   const log = ctx.log?.child({ slot, source: from.id, target: to.id });
@@ -149,7 +163,7 @@ export async function migrateSlot(ctx: MigrateSlotContext, move: SlotMoveSpec): 
     reached('mid-batches');
   }
   await awaitSourceFailoverPause(source, move);
-  await finalize(ctx, source, target, move);
+  await finalize(ctx, source, target, move, kept);
   const durationMs = performance.now() - started;
   log?.debug({ keys, batches, durationMs: Math.round(durationMs) }, 'slot moved');
   return { slot, outcome: 'moved', keys, batches, durationMs, bigKeys };
@@ -273,12 +287,13 @@ async function migrate(
 ): Promise<void> {
   const args = migrateArgs(ctx, to, keys, timeoutMs, replace);
   // "NOKEY" (every key expired or was deleted meanwhile) is a success: nothing was left to move.
+  // `void`: ctx is migrateSlot's, whose onMoved collects what the caller's returns for the close.
   if (ctx.digests) {
     const digests = await digestAndMigrate(source, args, keys);
-    ctx.onMoved?.(slot, keys, digests);
+    void ctx.onMoved?.(slot, keys, digests);
   } else {
     await source.call('MIGRATE', ...args);
-    ctx.onMoved?.(slot, keys, null);
+    void ctx.onMoved?.(slot, keys, null);
   }
 }
 
@@ -356,11 +371,14 @@ async function finalize(
   source: Redis,
   target: Redis,
   move: SlotMoveSpec,
+  /** What onMoved returned: settled before the close (see MigrateSlotContext.onMoved). */
+  kept: ReadonlyArray<Promise<unknown>> = [],
 ): Promise<void> {
   const { slot, to, from } = move;
   await Promise.all([
     awaitTargetEpoch(source, target, move),
     ctx.failoverGuard?.assertTargetIsMaster(target, move),
+    ...kept,
   ]);
   await setNodeOnTarget(ctx, target, slot, to.id);
   reached('after-node-target');

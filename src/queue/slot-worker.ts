@@ -205,14 +205,17 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     const legacyMovedKey = `${keys.legacyMoved}:${data.slot}`;
     /** Writes of this attempt's digests to the queue, awaited before the slot is settled. */
     const keeping: Array<Promise<unknown>> = [];
-    const keepDigests = (digests: ReadonlyMap<string, Digest>): void => {
-      keeping.push(
-        // One JSON string per batch: an HSET of every key as a field cost the apply process about
-        // 1 s of CPU on a 1M-key scale-out (9% of its time); a list push of one string costs little.
-        keepMovedDigests(queueRedis, movedKey, JSON.stringify([...digests]), MOVED_DIGESTS_TTL_S).catch(
-          (err: unknown) => log.warn({ err }, 'could not keep moved keys for a later attempt to verify'),
-        ),
-      );
+    const keepDigests = (digests: ReadonlyMap<string, Digest>): Promise<unknown> => {
+      // One JSON string per batch: an HSET of every key as a field cost the apply process about
+      // 1 s of CPU on a 1M-key scale-out (9% of its time); a list push of one string costs little.
+      const kept = keepMovedDigests(
+        queueRedis,
+        movedKey,
+        JSON.stringify([...digests]),
+        MOVED_DIGESTS_TTL_S,
+      ).catch((err: unknown) => log.warn({ err }, 'could not keep moved keys for a later attempt to verify'));
+      keeping.push(kept);
+      return kept;
     };
     /** The slot's places went back with its record (recordSlotMoved); otherwise `finally` gives them. */
     let released = false;
@@ -264,7 +267,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
               }
               for (const [k, d] of digests) expected.set(k, d);
               // Kept as each batch moves, not only when an attempt fails: a kill -9 runs no catch.
-              keepDigests(digests);
+              // The slot closes only once they are kept: an attempt that resumes it after a kill
+              // finds it moved, and can check its keys only against what the queue holds.
+              return keepDigests(digests);
             }
           : undefined,
       );

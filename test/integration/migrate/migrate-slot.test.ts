@@ -138,6 +138,61 @@ describe('migrateSlot on a real cluster', () => {
     },
   );
 
+  it.each([
+    ['one slot at a time', 1, 22],
+    ['grouped', 32, 23],
+  ])(
+    '%s: closes the slot only once what onMoved returned has settled (digests kept before a kill)',
+    async (_, groupSlots, slot) => {
+      await seed(slot, 50);
+      const events: string[] = [];
+      const wrapped = new WeakSet<Redis>();
+      const recording = new (class extends NodePool {
+        override async get(addr: NodeAddress): Promise<Redis> {
+          const r = await super.get(addr);
+          if (addr.port === b.port && !wrapped.has(r)) {
+            wrapped.add(r);
+            const send = r.sendCommand.bind(r);
+            r.sendCommand = (command, stream) => {
+              const args = command.args.map(String);
+              const plain =
+                command.name.toUpperCase() === 'CLUSTER' && args[1] === String(slot) && args[2] === 'NODE';
+              const batched = args.some(
+                (arg, i) => arg === 'S' && args[i + 1] === String(slot) && args[i + 2] === 'NODE',
+              );
+              if (plain || batched) events.push('close on target');
+              return send(command, stream);
+            };
+          }
+          return r;
+        }
+      })({});
+      try {
+        const m = new Migrator(
+          recording,
+          masters(await topo()),
+          {},
+          { ...DEFAULT_MIGRATOR_OPTIONS, groupSlots },
+        );
+        const moved = await m.migrate({ slot, from: endpointOf(a), to: endpointOf(b) }, () => {
+          events.push('batch moved');
+          return new Promise((resolve) =>
+            setTimeout(() => {
+              events.push('batch kept');
+              resolve(undefined);
+            }, 300),
+          );
+        });
+        expect(moved.outcome).toBe('moved');
+        await m.flush();
+      } finally {
+        await recording.close();
+      }
+      expect(events).toEqual(['batch moved', 'batch kept', 'close on target']);
+      await expectOnlyOn(b, slot, keysInSlot(slot, 50, `s${slot}`));
+    },
+  );
+
   it('resumes after IMPORTING only (crash before MIGRATING)', async () => {
     const keys = await seed(11, 50);
     await cluster.connect(b).call('CLUSTER', 'SETSLOT', '11', 'IMPORTING', a.id);
