@@ -10,7 +10,8 @@
  * time there is to win at all.
  *
  * With `--engine`, the same plan is moved by slotshift's own engine (Migrator: grouped protocol,
- * close turns, big-key check, with `--verify` the digests) in this process, without the queue: the
+ * close turns, big-key check; with `--verify`, the digests taken with each MIGRATE, but not their
+ * comparison on the target, which is the worker's) in this process, without the queue: the
  * difference to `slotshift apply` is what BullMQ and the per-job bookkeeping cost.
  *
  * Run: npm run bench:ceiling -- [--keys N] [--group G] [--in-flight F] [--engine [--verify]]
