@@ -53,6 +53,28 @@ describe('migrateSlot on a real cluster', () => {
     keys.forEach((k, i) => expect(values[i]).toBe(valueFor(k, 80)));
   }
 
+  /**
+   * A pool whose connections report every command they send (port, upper-case name, arguments):
+   * MONITOR hides CLUSTER (an admin command), so the protocol is read where slotshift sends it.
+   */
+  function recordingPool(onCommand: (port: number, name: string, args: string[]) => void): NodePool {
+    const wrapped = new WeakSet<Redis>();
+    return new (class extends NodePool {
+      override async get(addr: NodeAddress): Promise<Redis> {
+        const r = await super.get(addr);
+        if (!wrapped.has(r)) {
+          wrapped.add(r);
+          const send = r.sendCommand.bind(r);
+          r.sendCommand = (command, stream) => {
+            onCommand(addr.port, command.name.toUpperCase(), command.args.map(String));
+            return send(command, stream);
+          };
+        }
+        return r;
+      }
+    })({});
+  }
+
   it('moves a slot with all its keys and tells every master', async () => {
     const keys = await seed(10, 500);
     const m = new Migrator(pool, masters(await topo()), {});
@@ -73,49 +95,33 @@ describe('migrateSlot on a real cluster', () => {
     '%s: keeps the protocol order (IMPORTING, MIGRATING, MIGRATE, NODE on target, source, others)',
     async (_, groupSlots, slot) => {
       await seed(slot, 100);
-      // MONITOR hides CLUSTER (an admin command), so the order is read where slotshift sends it: every
-      // step awaits the one before, so the send order is the order the servers run them in.
+      // Every step awaits the one before, so the order slotshift sends them in (recordingPool) is the
+      // order the servers run them in.
       const steps: string[] = [];
       const role = new Map([
         [a.port, 'source'],
         [b.port, 'target'],
         [c.port, 'other'],
       ]);
-      const wrapped = new WeakSet<Redis>();
-      const recording = new (class extends NodePool {
-        override async get(addr: NodeAddress): Promise<Redis> {
-          const r = await super.get(addr);
-          if (!wrapped.has(r)) {
-            wrapped.add(r);
-            const send = r.sendCommand.bind(r);
-            r.sendCommand = (command, stream) => {
-              const args = command.args.map(String);
-              const name = command.name.toUpperCase();
-              // The other masters are told in a script: ARGV holds slot, new owner pairs.
-              const owners = name === 'EVALSHA' || name === 'EVAL' ? args.slice(2) : [];
-              if (owners.some((arg, i) => i % 2 === 0 && arg === String(slot) && owners[i + 1] === b.id)) {
-                steps.push(`${role.get(addr.port)}: NODE`);
-              }
-              if (
-                name === 'MIGRATE' ||
-                (name === 'CLUSTER' && args[0]?.toUpperCase() === 'SETSLOT' && args[1] === String(slot))
-              ) {
-                steps.push(
-                  `${role.get(addr.port)}: ${name === 'MIGRATE' ? 'MIGRATE' : args[2]!.toUpperCase()}`,
-                );
-              }
-              // A group's SETSLOTs go as one script call: ARGV holds 'S', slot, state, node id per op.
-              owners.forEach((arg, i) => {
-                if (arg === 'S' && owners[i + 1] === String(slot)) {
-                  steps.push(`${role.get(addr.port)}: ${owners[i + 2]!.toUpperCase()}`);
-                }
-              });
-              return send(command, stream);
-            };
-          }
-          return r;
+      const recording = recordingPool((port, name, args) => {
+        // The other masters are told in a script: ARGV holds slot, new owner pairs.
+        const owners = name === 'EVALSHA' || name === 'EVAL' ? args.slice(2) : [];
+        if (owners.some((arg, i) => i % 2 === 0 && arg === String(slot) && owners[i + 1] === b.id)) {
+          steps.push(`${role.get(port)}: NODE`);
         }
-      })({});
+        if (
+          name === 'MIGRATE' ||
+          (name === 'CLUSTER' && args[0]?.toUpperCase() === 'SETSLOT' && args[1] === String(slot))
+        ) {
+          steps.push(`${role.get(port)}: ${name === 'MIGRATE' ? 'MIGRATE' : args[2]!.toUpperCase()}`);
+        }
+        // A group's SETSLOTs go as one script call: ARGV holds 'S', slot, state, node id per op.
+        owners.forEach((arg, i) => {
+          if (arg === 'S' && owners[i + 1] === String(slot)) {
+            steps.push(`${role.get(port)}: ${owners[i + 2]!.toUpperCase()}`);
+          }
+        });
+      });
       try {
         const m = new Migrator(
           recording,
@@ -146,27 +152,14 @@ describe('migrateSlot on a real cluster', () => {
     async (_, groupSlots, slot) => {
       await seed(slot, 50);
       const events: string[] = [];
-      const wrapped = new WeakSet<Redis>();
-      const recording = new (class extends NodePool {
-        override async get(addr: NodeAddress): Promise<Redis> {
-          const r = await super.get(addr);
-          if (addr.port === b.port && !wrapped.has(r)) {
-            wrapped.add(r);
-            const send = r.sendCommand.bind(r);
-            r.sendCommand = (command, stream) => {
-              const args = command.args.map(String);
-              const plain =
-                command.name.toUpperCase() === 'CLUSTER' && args[1] === String(slot) && args[2] === 'NODE';
-              const batched = args.some(
-                (arg, i) => arg === 'S' && args[i + 1] === String(slot) && args[i + 2] === 'NODE',
-              );
-              if (plain || batched) events.push('close on target');
-              return send(command, stream);
-            };
-          }
-          return r;
-        }
-      })({});
+      const recording = recordingPool((port, name, args) => {
+        if (port !== b.port) return;
+        const plain = name === 'CLUSTER' && args[1] === String(slot) && args[2] === 'NODE';
+        const batched = args.some(
+          (arg, i) => arg === 'S' && args[i + 1] === String(slot) && args[i + 2] === 'NODE',
+        );
+        if (plain || batched) events.push('close on target');
+      });
       try {
         const m = new Migrator(
           recording,
