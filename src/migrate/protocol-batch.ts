@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { loadScriptOnce, luaScript } from '../cluster/index.js';
+import { loadScriptOnce, luaScript, runScript } from '../cluster/index.js';
 import { KEYS_TO_MOVE, KEYS_TO_MOVE_LUA_FUNCTION } from './keys-to-move.js';
 import type { Reply } from './redis-reply-error.js';
 
@@ -82,4 +82,17 @@ export function inOneCall(send: Sender): Sender {
     const [reply] = await send(node, [batch]);
     return unpackProtocolBatch(reply, commands.length);
   };
+}
+
+/**
+ * Runs `commands`, each one the batch script runs (see protocolBatchCommand), as one call, with
+ * EVAL when the node lacks the script. A command's error is its element of the reply, not thrown.
+ */
+export async function runProtocolBatch(
+  redis: Redis,
+  commands: readonly (readonly string[])[],
+): Promise<unknown> {
+  const batch = protocolBatchCommand(commands);
+  if (!batch) throw new Error('runProtocolBatch: a command the protocol batch script does not run');
+  return runScript(redis, PROTOCOL_BATCH, [], batch.slice(3));
 }

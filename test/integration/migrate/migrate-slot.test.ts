@@ -104,21 +104,18 @@ describe('migrateSlot on a real cluster', () => {
         [c.port, 'other'],
       ]);
       const recording = recordingPool((port, name, args) => {
-        // The other masters are told in a script: ARGV holds slot, new owner pairs.
-        const owners = name === 'EVALSHA' || name === 'EVAL' ? args.slice(2) : [];
-        if (owners.some((arg, i) => i % 2 === 0 && arg === String(slot) && owners[i + 1] === b.id)) {
-          steps.push(`${role.get(port)}: NODE`);
-        }
+        const ops = name === 'EVALSHA' || name === 'EVAL' ? args.slice(2) : [];
         if (
           name === 'MIGRATE' ||
           (name === 'CLUSTER' && args[0]?.toUpperCase() === 'SETSLOT' && args[1] === String(slot))
         ) {
           steps.push(`${role.get(port)}: ${name === 'MIGRATE' ? 'MIGRATE' : args[2]!.toUpperCase()}`);
         }
-        // A group's SETSLOTs go as one script call: ARGV holds 'S', slot, state, node id per op.
-        owners.forEach((arg, i) => {
-          if (arg === 'S' && owners[i + 1] === String(slot)) {
-            steps.push(`${role.get(port)}: ${owners[i + 2]!.toUpperCase()}`);
+        // A group's SETSLOTs, and the other masters' news of the new owner, go as one script call:
+        // ARGV holds 'S', slot, state, node id per op.
+        ops.forEach((arg, i) => {
+          if (arg === 'S' && ops[i + 1] === String(slot)) {
+            steps.push(`${role.get(port)}: ${ops[i + 2]!.toUpperCase()}`);
           }
         });
       });
