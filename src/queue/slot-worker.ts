@@ -17,7 +17,7 @@ import {
   type MigratorOptions,
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
-import { keepMovedDigests, recordSlotMoved } from './slot-bookkeeping.js';
+import { SlotBookkeeping } from './slot-bookkeeping.js';
 import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
@@ -66,8 +66,6 @@ const RETRY_WHEN_BUSY_MS = 25;
  * fetch again): with one busy source (a drain) that churn took 2.5x the time of the move itself.
  */
 const WAIT_FOR_NODES_MS = 2_000;
-/** How long the digests of a slot's moved keys wait on the queue for an attempt to finish it. */
-const MOVED_DIGESTS_TTL_S = 7 * 24 * 3600;
 /** A cancel reaches slots that have not started within this long. */
 const CANCEL_CHECK_MS = 200;
 
@@ -89,6 +87,7 @@ function carriedDigests(
 export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   const queueRedis = new Redis(options.queueUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
   const limiter = new NodeLimiter(queueRedis, options.queueName, options.perNodeLimit);
+  const book = new SlotBookkeeping(queueRedis);
   // Targets of every process take close turns together while more than one process moves slots.
   const presence = new WorkerPresence(queueRedis, options.queueName);
   const pool = new NodePool(options.cluster);
@@ -208,12 +207,11 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     const keepDigests = (digests: ReadonlyMap<string, Digest>): Promise<unknown> => {
       // One JSON string per batch: an HSET of every key as a field cost the apply process about
       // 1 s of CPU on a 1M-key scale-out (9% of its time); a list push of one string costs little.
-      const kept = keepMovedDigests(
-        queueRedis,
-        movedKey,
-        JSON.stringify([...digests]),
-        MOVED_DIGESTS_TTL_S,
-      ).catch((err: unknown) => log.warn({ err }, 'could not keep moved keys for a later attempt to verify'));
+      const kept = book
+        .keepMovedDigests(movedKey, JSON.stringify([...digests]))
+        .catch((err: unknown) =>
+          log.warn({ err }, 'could not keep moved keys for a later attempt to verify'),
+        );
       keeping.push(kept);
       return kept;
     };
@@ -283,8 +281,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       const verified = verify && undigested === 0;
       const out: SlotJobResult = { ...result, verified, mismatches };
       await Promise.all(keeping);
-      await recordSlotMoved(
-        queueRedis,
+      await book.recordSlotMoved(
         keys,
         { moved: movedKey, legacyMoved: legacyMovedKey },
         {
