@@ -106,9 +106,17 @@ export function redisOptions(addr: NodeAddress, opts: ConnectionOptions): RedisO
     // Many slots in flight issue commands to the same node in the same tick; one socket write for
     // all of them instead of one each was the largest CPU cost of a move (measured with --cpu-prof).
     enableAutoPipelining: true,
-    Connector: ErrorSafeConnector as unknown as NonNullable<RedisOptions['Connector']>,
+    ...errorSafeSockets,
   };
 }
+
+/**
+ * Options that keep a listener on each socket of a connection (see ErrorSafeConnector): for every
+ * long-lived connection, the queue's too, so a TLS refusal after a reconnect cannot crash the process.
+ */
+export const errorSafeSockets: Pick<RedisOptions, 'Connector'> = {
+  Connector: ErrorSafeConnector as unknown as NonNullable<RedisOptions['Connector']>,
+};
 
 /**
  * Opens a connection to one node and proves it answers, turning each way of failing into the error a

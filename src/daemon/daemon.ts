@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
   NodePool,
+  errorSafeSockets,
   masters,
   openSlots,
   readTopology,
@@ -118,7 +119,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
 
   // Commands of the daemon itself fail fast when the queue Redis is away (the round reports it);
   // BullMQ's own connections wait and reconnect.
-  const redis = new Redis(o.queueUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = new Redis(o.queueUrl, { maxRetriesPerRequest: 1, lazyConnect: false, ...errorSafeSockets });
   redis.on('error', (err) => log.debug({ err }, 'queue connection error'));
   const planQueue = new PlanQueue(o.queueUrl, queueName);
   const lease = new Lease(redis, keys.lease, leaseToken(), o.leaseTtlMs);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { luaScript, runScript } from '../cluster/index.js';
+import { errorSafeSockets, luaScript, runScript } from '../cluster/index.js';
 import {
   MOVE_SLOT_JOB,
   planKeys,
@@ -62,7 +62,11 @@ export class PlanQueue {
   ) {
     // Auto-pipelining: enqueueing reads every slot's job first, and one write per command made that
     // read most of the time between confirming and the first slot moving.
-    this.redis = new Redis(queueUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    this.redis = new Redis(queueUrl, {
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: true,
+      ...errorSafeSockets,
+    });
     this.queue = new Queue<SlotJobData, SlotJobResult>(queueName, { connection: this.redis });
   }
 

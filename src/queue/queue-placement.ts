@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import {
   connectFailureDetail,
+  errorSafeSockets,
   isAuthFailure,
   openSlots,
   keySlot,
@@ -30,6 +31,7 @@ export async function probeQueue(queueUrl: string): Promise<{ clusterNodeId: str
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
+    ...errorSafeSockets,
   });
   let lastError: unknown = null;
   r.on('error', (e: unknown) => (lastError = e));

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { NodePool, type ConnectionOptions } from '../cluster/index.js';
+import { NodePool, errorSafeSockets, type ConnectionOptions } from '../cluster/index.js';
 import { isSlotshiftError } from '../errors/index.js';
 import type { Digest } from '../checksum/index.js';
 import {
@@ -85,7 +85,11 @@ function carriedDigests(
 
 /** Runs `move-slot` jobs: the BullMQ side of `migrateSlot`. Works in-process or as `slotshift worker`. */
 export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
-  const queueRedis = new Redis(options.queueUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const queueRedis = new Redis(options.queueUrl, {
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: true,
+    ...errorSafeSockets,
+  });
   const limiter = new NodeLimiter(queueRedis, options.queueName, options.perNodeLimit);
   const book = new SlotBookkeeping(queueRedis);
   // Targets of every process take close turns together while more than one process moves slots.
