@@ -39,6 +39,37 @@ end
 return out
 `);
 
+/** KEYS: the places' sorted sets. ARGV: per token: the token and the KEYS indexes of its two places. */
+const RELEASE_MANY = luaScript(`
+for r = 1, #ARGV, 3 do
+  redis.call('ZREM', KEYS[tonumber(ARGV[r + 1])], ARGV[r])
+  redis.call('ZREM', KEYS[tonumber(ARGV[r + 2])], ARGV[r])
+end
+return 1
+`);
+
+/**
+ * The KEYS of a script call serving many requests: each distinct key once. Appends each request's
+ * token and the 1-based indexes of its keys to `args`.
+ */
+function batchKeys(
+  requests: readonly AcquireRequest[],
+  keysOf: (r: AcquireRequest) => readonly string[],
+  args: Array<string | number>,
+): string[] {
+  const keys: string[] = [];
+  const indexOf = new Map<string, number>();
+  for (const r of requests) {
+    args.push(r.token);
+    for (const key of keysOf(r)) {
+      let i = indexOf.get(key);
+      if (i === undefined) indexOf.set(key, (i = keys.push(key)));
+      args.push(i);
+    }
+  }
+  return keys;
+}
+
 interface AcquireRequest {
   readonly token: string;
   readonly sourceId: string;
@@ -56,6 +87,7 @@ export class NodeLimiter {
    * and a call per slot cost the worker process a command, a promise and a reply each.
    */
   private readonly acquirer: DataLoader<AcquireRequest, boolean>;
+  private readonly releaser: DataLoader<AcquireRequest, void>;
 
   constructor(
     private readonly redis: Redis,
@@ -63,11 +95,13 @@ export class NodeLimiter {
     private readonly limit: number,
     private readonly leaseMs = 60_000,
   ) {
-    this.acquirer = new DataLoader((requests) => this.acquireMany(requests), {
+    const perTurn = {
       cache: false,
-      batchScheduleFn: (flush) => setImmediate(flush),
+      batchScheduleFn: (flush: () => void) => setImmediate(flush),
       maxBatchSize: 500,
-    });
+    };
+    this.acquirer = new DataLoader((requests) => this.acquireMany(requests), perTurn);
+    this.releaser = new DataLoader((requests) => this.releaseMany(requests), perTurn);
   }
 
   private keys(sourceId: string, targetId: string): string[] {
@@ -84,17 +118,8 @@ export class NodeLimiter {
   }
 
   private async acquireMany(requests: readonly AcquireRequest[]): Promise<boolean[]> {
-    const keys: string[] = [];
-    const indexOf = new Map<string, number>();
     const args: Array<string | number> = [this.limit, this.leaseMs];
-    for (const r of requests) {
-      args.push(r.token);
-      for (const key of this.keys(r.sourceId, r.targetId)) {
-        let i = indexOf.get(key);
-        if (i === undefined) indexOf.set(key, (i = keys.push(key)));
-        args.push(i);
-      }
-    }
+    const keys = batchKeys(requests, (r) => this.keys(r.sourceId, r.targetId), args);
     const granted = (await runScript(this.redis, ACQUIRE_MANY, keys, args)) as number[];
     return granted.map((g) => g === 1);
   }
@@ -105,10 +130,15 @@ export class NodeLimiter {
     return [asSource!, asTarget!];
   }
 
-  async release(token: string, sourceId: string, targetId: string): Promise<void> {
-    const [asSource, asTarget] = this.placeKeys(sourceId, targetId);
-    // Two plain commands, not a pipeline: with auto-pipelining they share one write with the
-    // releases of every other slot finishing in the same turn (a socket write is the dearest step).
-    await Promise.all([this.redis.zrem(asSource, token), this.redis.zrem(asTarget, token)]);
+  /** Gives back a token's places on both nodes; releases of one turn go as one script call. */
+  release(token: string, sourceId: string, targetId: string): Promise<void> {
+    return this.releaser.load({ token, sourceId, targetId });
+  }
+
+  private async releaseMany(requests: readonly AcquireRequest[]): Promise<void[]> {
+    const args: Array<string | number> = [];
+    const keys = batchKeys(requests, (r) => this.placeKeys(r.sourceId, r.targetId), args);
+    await runScript(this.redis, RELEASE_MANY, keys, args);
+    return requests.map(() => undefined);
   }
 }

@@ -275,6 +275,12 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
             }
           : undefined,
       );
+      if (verify) {
+        // The slot is closed: its places go back now rather than after the check, which reads the
+        // target only. Held through the check, they kept the next group of this node pair waiting.
+        await limiter.release(lease, data.from.id, data.to.id);
+        released = true;
+      }
       const check = verify
         ? await verifyMovedKeys(await pool.get(move.to), expected, () => watcher.release(move.to, data.slot))
         : null;
