@@ -1,6 +1,7 @@
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../cluster/index.js';
+import { perTurnLoader } from './per-turn.js';
 import { LUA_SERVER_NOW_MS, nodeLimitKey } from './slot-job.js';
 
 /**
@@ -95,13 +96,8 @@ export class NodeLimiter {
     private readonly limit: number,
     private readonly leaseMs = 60_000,
   ) {
-    const perTurn = {
-      cache: false,
-      batchScheduleFn: (flush: () => void) => setImmediate(flush),
-      maxBatchSize: 500,
-    };
-    this.acquirer = new DataLoader((requests) => this.acquireMany(requests), perTurn);
-    this.releaser = new DataLoader((requests) => this.releaseMany(requests), perTurn);
+    this.acquirer = perTurnLoader((requests) => this.acquireMany(requests));
+    this.releaser = perTurnLoader((requests) => this.releaseMany(requests));
   }
 
   private keys(sourceId: string, targetId: string): string[] {

@@ -1,6 +1,7 @@
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../cluster/index.js';
+import { perTurnLoader } from './per-turn.js';
 
 /**
  * KEYS: [1] the plan's done set, [2] its stats hash, [3] its big keys hash, then per slot: the
@@ -81,12 +82,6 @@ return 1
 /** How long the digests of a slot's moved keys wait on the queue for an attempt to finish it. */
 const MOVED_DIGESTS_TTL_S = 7 * 24 * 3600;
 
-const batchedPerTurn = {
-  cache: false,
-  batchScheduleFn: (flush: () => void) => setImmediate(flush),
-  maxBatchSize: 500,
-};
-
 /**
  * What a slot worker writes to the queue Redis about its slots: records of moved slots (with their
  * places given back) and the digests of moved keys a later attempt verifies.
@@ -102,8 +97,8 @@ export class SlotBookkeeping {
   private readonly keeper: DataLoader<KeepRequest, void>;
 
   constructor(private readonly redis: Redis) {
-    this.recorder = new DataLoader((requests) => this.recordMany(requests), batchedPerTurn);
-    this.keeper = new DataLoader((requests) => this.keepMany(requests), batchedPerTurn);
+    this.recorder = perTurnLoader((requests) => this.recordMany(requests));
+    this.keeper = perTurnLoader((requests) => this.keepMany(requests));
   }
 
   /** Records a moved slot in its plan's progress and gives its nodes' places back. */
