@@ -219,7 +219,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       keeping.push(kept);
       return kept;
     };
-    /** The slot's places went back with its record (recordSlotMoved); otherwise `finally` gives them. */
+    /** The slot's places went back (at its close when verified, else with its record); otherwise `finally` gives them. */
     let released = false;
     try {
       let undigested = 0;
