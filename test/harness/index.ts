@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import {
   startLocalCluster,
@@ -34,6 +35,13 @@ export async function useRedis(): Promise<LocalRedis> {
   const redis = await startLocalRedis();
   stopAfterFile.push(() => redis.stop());
   return redis;
+}
+
+/** A standalone Redis for the current test file and an auto-pipelined client of it, both gone after the file. */
+export async function useRedisClient(): Promise<Redis> {
+  const client = new Redis((await useRedis()).url, { enableAutoPipelining: true });
+  stopAfterFile.push(() => Promise.resolve(client.disconnect()));
+  return client;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NodeLimiter } from '../../../src/queue/node-limiter.js';
-import { useRedis } from '../../harness/index.js';
+import { useRedisClient } from '../../harness/index.js';
 
 /** EVALSHA and EVAL calls the server has answered so far. */
 async function scriptCalls(redis: Redis): Promise<number> {
@@ -12,9 +12,8 @@ async function scriptCalls(redis: Redis): Promise<number> {
 describe('NodeLimiter', () => {
   let redis: Redis;
   beforeAll(async () => {
-    redis = new Redis((await useRedis()).url, { enableAutoPipelining: true });
+    redis = await useRedisClient();
   });
-  afterAll(() => redis.quit());
 
   it('grants places in the order asked within one turn, as if asked one by one', async () => {
     const limiter = new NodeLimiter(redis, 'order', 1);

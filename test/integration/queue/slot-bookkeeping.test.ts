@@ -1,9 +1,9 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NodeLimiter } from '../../../src/queue/node-limiter.js';
 import { SlotBookkeeping, type SlotMovedRecord } from '../../../src/queue/slot-bookkeeping.js';
 import { planKeys } from '../../../src/queue/slot-job.js';
-import { useRedis } from '../../harness/index.js';
+import { useRedisClient } from '../../harness/index.js';
 
 const record = (
   limiter: NodeLimiter,
@@ -26,9 +26,8 @@ const record = (
 describe('SlotBookkeeping', () => {
   let redis: Redis;
   beforeAll(async () => {
-    redis = new Redis((await useRedis()).url, { enableAutoPipelining: true });
+    redis = await useRedisClient();
   });
-  afterAll(() => redis.quit());
 
   it('records every slot of one turn, sums their stats and gives back their places', async () => {
     const limiter = new NodeLimiter(redis, 'q', 8);
