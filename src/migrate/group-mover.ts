@@ -17,6 +17,7 @@ import type { BatchSizer } from './batch-sizer.js';
 import { ServerMigrateTime } from './server-migrate-time.js';
 import { awaitSourceFailoverPause } from './failover-guard.js';
 import { inOneCall } from './protocol-batch.js';
+import { SourceRounds, fittingCount, type RoundSize } from './source-rounds.js';
 
 type OnMoved = MigrateSlotContext['onMoved'];
 
@@ -93,8 +94,8 @@ interface Pair {
 export class GroupMover {
   private readonly pairs = new Map<string, Pair>();
   private readonly serverTimes = new Map<string, ServerMigrateTime>();
-  /** Per source, the end of the last round queued on it: rounds of every group take turns. */
-  private readonly turns = new Map<string, Promise<unknown>>();
+  /** Per source connection, its groups' rounds: one pipeline in flight, merged while they fit. */
+  private readonly rounds = new WeakMap<Redis, SourceRounds>();
 
   constructor(
     private readonly ctx: Omit<MigrateSlotContext, 'onMoved' | 'digests'>,
@@ -198,39 +199,30 @@ export class GroupMover {
     // and the rest wait for the next round: splitting the budget over every slot made batches of a
     // few keys, and MIGRATE's fixed cost per call (a round trip from source to target) then dominated.
     const maxBytes = this.ctx.maxBatchBytes;
+    const rounds = this.roundsOn(from.id, source, sizer);
     for (let moving = live.filter((e) => e.next.length > 0); moving.length > 0;) {
       const budget = sizer.size;
-      let keysThisRound = 0;
-      let bytesThisRound = 0;
-      let take = 0;
-      while (
-        take < moving.length &&
-        (take === 0 ||
-          (keysThisRound + moving[take]!.next.length <= budget &&
-            bytesThisRound + moving[take]!.nextBytes <= maxBytes))
-      ) {
-        keysThisRound += moving[take]!.next.length;
-        bytesThisRound += moving[take]!.nextBytes;
-        take++;
-      }
+      const sizeOf = (e: Entry): RoundSize => ({ keys: e.next.length, bytes: e.nextBytes });
+      const take = fittingCount(moving, sizeOf, { keys: budget, bytes: maxBytes });
       const round = moving.slice(0, take);
-      const still = await this.onTurn(from.id, async () => {
-        const t0 = performance.now();
-        const kept = await this.step(
-          round,
-          source,
-          (e) =>
-            e.nextIsLast
-              ? this.migrateCommands(e, timeoutMs)
-              : [
-                  ...this.migrateCommands(e, timeoutMs),
-                  keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes, maxBytes),
-                ],
-          { accept: (e, replies) => this.recordMoved(e, replies) },
-        );
-        this.serverTimeOf(from.id, sizer).record(source, keysThisRound, performance.now() - t0);
-        return kept;
-      });
+      const roundSize = round
+        .map(sizeOf)
+        .reduce((a, b) => ({ keys: a.keys + b.keys, bytes: a.bytes + b.bytes }));
+      const still = await this.step(
+        round,
+        source,
+        (e) =>
+          e.nextIsLast
+            ? this.migrateCommands(e, timeoutMs)
+            : [
+                ...this.migrateCommands(e, timeoutMs),
+                keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes, maxBytes),
+              ],
+        {
+          accept: (e, replies) => this.recordMoved(e, replies),
+          send: (_node, commands) => rounds.send(commands, roundSize),
+        },
+      );
       const dropped = new Set(round.filter((e) => !still.includes(e)));
       live = live.filter((e) => !dropped.has(e));
       reached('mid-batches', still.length);
@@ -348,27 +340,22 @@ export class GroupMover {
     ({ keys: e.next, bytes: e.nextBytes, complete: e.nextIsLast } = smallKeysOnly(replies.at(-1)![1]));
   }
 
-  /**
-   * Runs `round` when the source has no other round of this process in flight. A round blocks the
-   * source for about the latency budget; rounds of several groups queued back to back on one
-   * connection blocked it for their sum, and clients waited that long (a drain has five pairs on
-   * one source). Between turns the source serves its clients.
-   */
-  private onTurn<T>(sourceId: string, round: () => Promise<T>): Promise<T> {
-    const previous = this.turns.get(sourceId) ?? Promise.resolve();
-    const mine = previous.then(round, round);
-    const settled = mine.catch(() => undefined);
-    this.turns.set(sourceId, settled);
-    void settled.then(() => {
-      if (this.turns.get(sourceId) === settled) this.turns.delete(sourceId);
-    });
-    return mine;
-  }
-
-  private serverTimeOf(sourceId: string, sizer: BatchSizer): ServerMigrateTime {
-    let t = this.serverTimes.get(sourceId);
-    if (!t) this.serverTimes.set(sourceId, (t = new ServerMigrateTime(sizer)));
-    return t;
+  /** The rounds of every group on `source` (see SourceRounds), sized by its sizer. */
+  private roundsOn(sourceId: string, source: Redis, sizer: BatchSizer): SourceRounds {
+    let rounds = this.rounds.get(source);
+    if (!rounds) {
+      let time = this.serverTimes.get(sourceId);
+      if (!time) this.serverTimes.set(sourceId, (time = new ServerMigrateTime(sizer)));
+      const sample = time;
+      rounds = new SourceRounds(
+        source,
+        () => ({ keys: sizer.size, bytes: this.ctx.maxBatchBytes }),
+        sendPipelined,
+        (size, roundTripMs) => sample.record(source, size.keys, roundTripMs),
+      );
+      this.rounds.set(source, rounds);
+    }
+    return rounds;
   }
 
   /** The careful path for one slot; what the group already moved is added to its result. */
