@@ -15,7 +15,6 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
-import { parseAddress } from '../src/cluster/index.js';
 import {
   loadStrings,
   redisServerVersion,
@@ -37,6 +36,7 @@ import {
 } from './cluster-state.js';
 import { loadMixed } from './load-mixed.js';
 import { loadSkewed } from './load-skewed.js';
+import { PROBE_KEYS, PROBE_VALUE, startProbe, type ProbeReport } from './probe.js';
 import { SlotWriter, type LoadedData } from './slot-writer.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,23 +45,11 @@ const BIN = join(ROOT, 'bin', 'slotshift.js');
 /** redis-cli colours its output even into a pipe; the colour codes are stripped before it is shown. */
 const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
-/** The probe SETs `probe:<n % PROBE_KEYS>` to PROBE_VALUE. */
-const PROBE_KEYS = 1000;
-const PROBE_VALUE = 'x';
-
 interface Options {
   scenario: string;
   keys: number;
   valueBytes: number;
   runs: number;
-}
-
-interface ProbeReport {
-  ops: number;
-  errors: number;
-  p50: number;
-  p99: number;
-  max: number;
 }
 
 interface RunResult {
@@ -252,68 +240,6 @@ function timed(
   });
 }
 
-/** The probe runs in its own process so it never shares an event loop with a contender. */
-function startProbe(seed: string): { stop(): Promise<ProbeReport> } {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--probe', seed], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const ready = new Promise<void>((r) => child.stdout.once('data', () => r()));
-  void ready;
-  return {
-    stop: () =>
-      new Promise((resolve) => {
-        child.on('exit', () => resolve(JSON.parse(out.trim().split('\n').pop()!) as ProbeReport));
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function runProbe(seed: string): Promise<void> {
-  const { host, port } = parseAddress(seed);
-  const client = new Cluster([{ host, port }], { redisOptions: { maxRetriesPerRequest: 3 } });
-  const latencies: number[] = [];
-  let errors = 0;
-  let stopping = false;
-  process.on('SIGTERM', () => (stopping = true));
-  process.stdout.write('ready\n');
-  const ratePerMs = 2; // 2,000 ops/s
-  const started = performance.now();
-  let issued = 0;
-  const inflight = new Set<Promise<void>>();
-  while (!stopping) {
-    const due = Math.floor((performance.now() - started) * ratePerMs);
-    while (issued < due) {
-      const key = `load:${(issued * 7919) % 1_000_000}`;
-      const t0 = performance.now();
-      const op = (
-        issued % 2 === 0 ? client.get(key) : client.set(`probe:${issued % PROBE_KEYS}`, PROBE_VALUE)
-      )
-        .then(() => void latencies.push(performance.now() - t0))
-        .catch(() => void errors++);
-      inflight.add(op);
-      void op.finally(() => inflight.delete(op));
-      issued++;
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(inflight);
-  client.disconnect();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  const report: ProbeReport = {
-    ops: latencies.length,
-    errors,
-    p50: q(0.5),
-    p99: q(0.99),
-    max: latencies.at(-1) ?? 0,
-  };
-  process.stdout.write(`${JSON.stringify(report)}\n`);
-  process.exit(0);
-}
-
 /** Loaded keys missing or with another value (read through a cluster client). */
 async function lostValues(cluster: LocalCluster, keys: number, valueBytes: number): Promise<number> {
   const client = new Cluster([{ host: cluster.nodes[0]!.host, port: cluster.nodes[0]!.port }], {
@@ -372,7 +298,7 @@ async function runOnce(scenario: Scenario, contender: string, o: Options): Promi
     if (checksummed) await writeProbeKeys(cluster);
     const before = await readClusterState(cluster, checksummed);
     const probe = startProbe(cluster.seeds[0]!);
-    await new Promise((r) => setTimeout(r, 300));
+    await probe.ready;
     const r = await timed(scenario.contenders[contender]!(cluster, queue.url));
     const probeReport = await probe.stop();
     if (r.exitCode !== 0)
@@ -537,7 +463,6 @@ const COLUMNS: Column[] = [
 ];
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--probe') return runProbe(process.argv[3]!);
   const o = parseArgs(process.argv.slice(2));
   const scenarios = o.scenario === 'all' ? SCENARIOS : SCENARIOS.filter((s) => s.name === o.scenario);
   if (scenarios.length === 0)

@@ -27,6 +27,7 @@ import type { Plan } from '../src/planner/index.js';
 import { DEFAULT_WORKER_LIMITS } from '../src/queue/worker-limits.js';
 import { loadStrings, startLocalCluster } from '../src/localcluster/index.js';
 import { planFromCluster } from '../src/stats/index.js';
+import { startProbe, type ProbeReport } from './probe.js';
 
 const { values } = parseArgs({
   options: {
@@ -104,6 +105,10 @@ async function moveWithEngine(plan: Plan, topology: Topology): Promise<number> {
   return keysMoved;
 }
 
+function clientLine(r: ProbeReport): string {
+  return `client p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(2)} ms, ${r.errors} errors`;
+}
+
 const cluster = await startLocalCluster({ masters: 3, emptyMasters: 3, nodeTimeoutMs: 15_000 });
 try {
   await loadStrings(cluster, { keys, valueBytes: 100, prefix: 'load' });
@@ -121,6 +126,10 @@ try {
     pairs.get(key)!.slots.push(mv.slot);
   }
 
+  // The bench's client probe runs beside the move, so the ceiling's client latency can be set against
+  // slotshift's: the issue asks for p99 under 5 ms at full speed.
+  const probe = startProbe(cluster.seeds[0]!);
+  await probe.ready;
   const pids = cluster.nodes.map((n) => n.pid);
   const cpuBefore = pids.map(cpuSeconds);
   const nodeBefore = process.cpuUsage();
@@ -131,10 +140,11 @@ try {
     const seconds = (performance.now() - started) / 1000;
     const nodeCpu = process.cpuUsage(nodeBefore);
     const serverCpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!).toFixed(2));
+    const client = clientLine(await probe.stop());
     console.log(
       `engine without the queue (${values.verify ? 'verified' : 'unverified'}): ${plan.moves.length} slots, ` +
         `${moved} keys in ${seconds.toFixed(2)} s; CPU s: engine ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)}, ` +
-        `servers ${serverCpu.join(' ')}`,
+        `servers ${serverCpu.join(' ')}; ${client}`,
     );
   } else {
     const unannounced: Array<{ slot: number; from: string; to: string }> = [];
@@ -192,10 +202,11 @@ try {
     const seconds = (performance.now() - started) / 1000;
     const nodeCpu = process.cpuUsage(nodeBefore);
     const serverCpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!).toFixed(2));
+    const client = clientLine(await probe.stop());
     console.log(
       `ceiling: ${plan.moves.length} slots, ${moved} keys in ${seconds.toFixed(2)} s ` +
         `(group ${group}, ${inFlight} in flight per pair); CPU s: mover ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)}, ` +
-        `servers ${serverCpu.join(' ')}`,
+        `servers ${serverCpu.join(' ')}; ${client}`,
     );
   }
   for (const c of conn.values()) c.disconnect();
