@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { infoNumber } from '../cluster/index.js';
 import { execFencedAgainstFailover } from './failover-guard.js';
-import type { Reply } from './redis-reply-error.js';
+import { shareReplies, type Reply } from './redis-reply-error.js';
 
 /** How long a close waits for its target to hear of the last epoch before it goes ahead anyway. */
 const HEAR_WAIT_MS = 250;
@@ -98,11 +98,7 @@ export class CloseTurns {
         closes.flatMap((c) => c.commands),
         noteInfo,
       );
-      let at = 0;
-      for (const c of closes) {
-        c.resolve(replies.slice(at, at + c.commands.length));
-        at += c.commands.length;
-      }
+      shareReplies(closes, replies);
     } catch (e) {
       for (const c of closes) c.reject(e);
     } finally {

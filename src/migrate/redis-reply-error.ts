@@ -3,6 +3,21 @@ import type { ChainableCommander } from 'ioredis';
 /** One command's outcome in a pipeline or transaction, as ioredis reports it. */
 export type Reply = [Error | null, unknown];
 
+/** One caller's commands, sent joined with other callers' in one pipeline or transaction. */
+export interface JoinedRequest {
+  readonly commands: readonly unknown[];
+  readonly resolve: (replies: Reply[]) => void;
+}
+
+/** Hands each request of a joined send its own replies (one per command, in order). */
+export function shareReplies(requests: readonly JoinedRequest[], replies: Reply[]): void {
+  let at = 0;
+  for (const r of requests) {
+    r.resolve(replies.slice(at, at + r.commands.length));
+    at += r.commands.length;
+  }
+}
+
 /**
  * EXEC of a MULTI built on `tx`. EXECABORT says only that a queued command was refused; that refusal
  * (CLUSTERDOWN, TRYAGAIN, MOVED during a failover) is what callers classify and retry, so it is what

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Reply } from './redis-reply-error.js';
+import { shareReplies, type Reply } from './redis-reply-error.js';
 
 /** What a round carries, for the budget a merged pipeline must stay within. */
 export interface RoundSize {
@@ -88,11 +88,7 @@ export class SourceRounds {
           { keys: rounds.reduce((n, r) => n + r.keys, 0), bytes: rounds.reduce((n, r) => n + r.bytes, 0) },
           performance.now() - t0,
         );
-        let at = 0;
-        for (const r of rounds) {
-          r.resolve(replies.slice(at, at + r.commands.length));
-          at += r.commands.length;
-        }
+        shareReplies(rounds, replies);
       } catch (e) {
         for (const r of rounds) r.reject(e);
       }
