@@ -14,7 +14,8 @@
  * comparison on the target, which is the worker's) in this process, without the queue: the
  * difference to `slotshift apply` is what BullMQ and the per-job bookkeeping cost.
  *
- * Run: npm run bench:ceiling -- [--keys N] [--group G] [--in-flight F] [--engine [--verify]]
+ * Run: npm run bench:ceiling -- [--keys N] [--group G] [--in-flight F]
+ *   [--engine [--verify] [--latency-budget-ms MS] [--concurrency N] [--per-node K]]
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
@@ -36,6 +37,9 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '2' },
     engine: { type: 'boolean', default: false },
     verify: { type: 'boolean', default: false },
+    'latency-budget-ms': { type: 'string' },
+    concurrency: { type: 'string', default: String(DEFAULT_WORKER_LIMITS.concurrency) },
+    'per-node': { type: 'string', default: String(DEFAULT_WORKER_LIMITS.perNodeLimit) },
   },
 });
 const keys = Number(values.keys);
@@ -50,7 +54,8 @@ function cpuSeconds(pid: number): number {
 
 /**
  * Moves the plan with slotshift's engine, at most `concurrency` slots at once and `perNodeLimit` per
- * node (the worker's defaults), as the queue's workers would hand them over; returns the keys moved.
+ * node (the worker's defaults unless set), as the queue's workers would hand them over; returns the
+ * keys moved.
  */
 async function moveWithEngine(plan: Plan, topology: Topology): Promise<number> {
   const pool = new NodePool({});
@@ -62,9 +67,17 @@ async function moveWithEngine(plan: Plan, topology: Topology): Promise<number> {
     pool,
     masters(topology).map((m) => endpoint(m.id)),
     {},
-    { ...DEFAULT_MIGRATOR_OPTIONS, verify: values.verify },
+    {
+      ...DEFAULT_MIGRATOR_OPTIONS,
+      verify: values.verify,
+      batch: {
+        ...DEFAULT_MIGRATOR_OPTIONS.batch,
+        targetMs: Number(values['latency-budget-ms'] ?? DEFAULT_MIGRATOR_OPTIONS.batch.targetMs),
+      },
+    },
   );
-  const { concurrency, perNodeLimit } = DEFAULT_WORKER_LIMITS;
+  const concurrency = Number(values.concurrency);
+  const perNodeLimit = Number(values['per-node']);
   // Waiting moves per node pair, in plan order: a scan of one list skipped every move of a full pair
   // at each completion, thousands of times, and that CPU would have counted as the engine's.
   const waiting = new Map<string, Plan['moves'][number][]>();
@@ -142,7 +155,7 @@ try {
     const serverCpu = pids.map((pid, i) => (cpuSeconds(pid) - cpuBefore[i]!).toFixed(2));
     const client = clientLine(await probe.stop());
     console.log(
-      `engine without the queue (${values.verify ? 'verified' : 'unverified'}): ${plan.moves.length} slots, ` +
+      `engine without the queue (${values.verify ? 'verified' : 'unverified'}, latency budget ${values['latency-budget-ms'] ?? DEFAULT_MIGRATOR_OPTIONS.batch.targetMs} ms): ${plan.moves.length} slots, ` +
         `${moved} keys in ${seconds.toFixed(2)} s; CPU s: engine ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)}, ` +
         `servers ${serverCpu.join(' ')}; ${client}`,
     );
