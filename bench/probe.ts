@@ -28,14 +28,23 @@ export function startProbe(seed: string): { ready: Promise<void>; stop(): Promis
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const ready = new Promise<void>((r) => child.stdout.once('data', () => r()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // A probe that cannot reach the cluster exits before it is ready: say so rather than wait forever.
+  const ready = Promise.race([
+    new Promise<void>((r) => child.stdout.once('data', () => r())),
+    exited.then((code) => {
+      throw new Error(`the client probe exited (code ${code}) before it was ready; see its error above`);
+    }),
+  ]);
   return {
     ready,
-    stop: () =>
-      new Promise((resolve) => {
-        child.on('exit', () => resolve(JSON.parse(out.trim().split('\n').pop()!) as ProbeReport));
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) throw new Error(`the client probe failed (code ${code})`);
+      return JSON.parse(last) as ProbeReport;
+    },
   };
 }
 
