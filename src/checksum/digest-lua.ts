@@ -292,3 +292,59 @@ local count = tonumber(ARGV[5]) + n
 if cursor then return { 'more', cursor, ss.hex(acc), tostring(count) } end
 return { 'done', ss.finish_collection(key, kind, ss.ttl_flag(key, ARGV[1] == '1'), count, acc) }
 `);
+
+/**
+ * slotshift:slot-fold:v1
+ * The checksum of a whole slot on this node, taken in one atomic call: the key names never travel
+ * to the caller and back, and the reply is two values however many keys the slot holds. Verifying a
+ * moved slot sent every key name to the target a second time and parsed a digest per key, most of
+ * the extra cost of a verified move; the per-key path is now only needed when this answer differs.
+ * KEYS: none; the slot must be served by this node (the keys are read undeclared, which Redis allows
+ *       for keys of its own slots).
+ * ARGV[1]: slot.  ARGV[2]: '1' to include TTL presence, '0' not.
+ * ARGV[3]: most keys to fold; a slot with more answers {'large', count}, as the call would block
+ *          the node for too long: the caller digests it key by key instead.
+ * ARGV[4]: inline_max, as in digest-batch: a larger value also answers {'large', count}.
+ * ARGV[5]: budget in cost units (as in digest-batch); spent before the end, {'large', count}.
+ * ARGV[6]: '1' to read string values with MGET first (see digest-batch's ARGV[4]).
+ * Output: {count, xor} — keys that exist and the XOR of their digests (16 hex) — or {'large', count}.
+ */
+export const SLOT_FOLD_SCRIPT = withDigestLibrary(String.raw`
+-- slotshift:slot-fold:v1
+local slot = tonumber(ARGV[1])
+local include_ttl = ARGV[2] == '1'
+local inline_max = tonumber(ARGV[4])
+local budget = tonumber(ARGV[5])
+local n = redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot)
+if n > tonumber(ARGV[3]) then return { 'large', n } end
+if n == 0 then return { 0, ss.hex({ 0, 0 }) } end
+local names = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, n)
+local values = {}
+if ARGV[6] == '1' then
+  for first = 1, #names, 1000 do
+    local got = redis.call('MGET', unpack(names, first, math.min(first + 999, #names)))
+    for j = 1, #got do values[first + j - 1] = got[j] end
+  end
+end
+local acc = { 0, 0 }
+local count, spent = 0, 0
+for i = 1, #names do
+  local name, v = names[i], values[i]
+  local r, cost
+  if v and #v <= ss.PIECE then
+    r, cost = ss.finish(name, 'string', ss.ttl_flag(name, include_ttl), '=' .. v), 1 + math.floor(#v / 1024)
+  else
+    r, cost = ss.digest_key(name, include_ttl, inline_max)
+  end
+  if type(r) == 'table' then return { 'large', n } end
+  -- 0: listed but expired since; it is no longer part of the slot.
+  if r ~= 0 then
+    acc[1] = bit.bxor(acc[1], tonumber(string.sub(r, 1, 8), 16))
+    acc[2] = bit.bxor(acc[2], tonumber(string.sub(r, 9, 16), 16))
+    count = count + 1
+  end
+  spent = spent + cost
+  if spent > budget and i < #names then return { 'large', n } end
+end
+return { count, ss.hex(acc) }
+`);

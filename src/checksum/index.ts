@@ -3,6 +3,7 @@ export {
   DIGEST_LUA,
   DIGEST_BATCH_SCRIPT,
   DIGEST_CHUNK_SCRIPT,
+  SLOT_FOLD_SCRIPT,
   STRING_PIECE_BYTES,
   withDigestLibrary,
 } from './digest-lua.js';
@@ -17,6 +18,7 @@ export {
   clusterChecksums,
   keysInSlot,
   slotChecksum,
+  slotFold,
   slotKeyDigests,
   type ChecksumNode,
   type ChecksumProgress,

@@ -1,5 +1,5 @@
 import { UnexpectedReplyError } from '../errors/index.js';
-import { isDigest, type Digest } from './fold.js';
+import { isDigest, type Checksum, type Digest } from './fold.js';
 
 /** One entry of a digest-batch reply. */
 export type BatchEntry =
@@ -37,6 +37,16 @@ export function parseChunkReply(reply: unknown): ChunkReply {
     }
   }
   throw new UnexpectedReplyError('digest-chunk', JSON.stringify(reply));
+}
+
+/** A slot-fold reply: the slot's checksum, or null when it was too large to fold in one call. */
+export function parseFoldReply(reply: unknown): Checksum | null {
+  if (Array.isArray(reply) && reply.length === 2) {
+    const [a, b] = reply as unknown[];
+    if (a === 'large' && typeof b === 'number') return null;
+    if (typeof a === 'number' && Number.isInteger(a) && a >= 0 && isDigest(b)) return { keys: a, xor: b };
+  }
+  throw new UnexpectedReplyError('slot-fold', JSON.stringify(reply));
 }
 
 /** CLUSTER GETKEYSINSLOT read with callBuffer: key names as raw bytes. */

@@ -2,10 +2,14 @@ import { Command, type Redis } from 'ioredis';
 import { SLOT_COUNT, type SlotRange } from '../cluster/model.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { SlotOwnershipError } from './errors.js';
-import { foldDigests, type Digest, type SlotChecksum } from './fold.js';
+import { SLOT_FOLD_SCRIPT } from './digest-lua.js';
+import { foldDigests, type Checksum, type Digest, type SlotChecksum } from './fold.js';
 import { forEachLimited, keyDigests } from './key-digests.js';
 import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
-import { parseCount, parseKeyList } from './parse-replies.js';
+import { parseCount, parseFoldReply, parseKeyList } from './parse-replies.js';
+import { luaScript, runScript } from '../cluster/run-script.js';
+
+const SLOT_FOLD = luaScript(SLOT_FOLD_SCRIPT);
 
 /** Keys GETKEYSINSLOT is first asked for; most slots hold fewer, so one round trip lists them. */
 const FIRST_PAGE = 1000;
@@ -49,14 +53,49 @@ export async function slotKeyDigests(
   return out;
 }
 
-/** `{ slot, keys, xor }` of one slot on this node. Not atomic: keys written meanwhile may or may not count. */
+/**
+ * `{ slot, keys, xor }` of one slot on this node. A slot of up to `batchKeys` keys within the call
+ * budget is folded on the node in one atomic call; a larger one key by key, which is not atomic:
+ * keys written meanwhile may or may not count.
+ */
 export async function slotChecksum(
   redis: Redis,
   slot: number,
   options: DigestOptions | CompiledDigestOptions = {},
 ): Promise<SlotChecksum> {
-  const digests = await slotKeyDigests(redis, slot, options);
+  const o = compileDigestOptions(options);
+  const folded = await slotFold(redis, slot, o);
+  if (folded) return { slot, ...folded };
+  const digests = await slotKeyDigests(redis, slot, o);
   return { slot, ...foldDigests(digests.values()) };
+}
+
+/**
+ * The slot's checksum folded on the node in one call (see SLOT_FOLD_SCRIPT), or null when the slot
+ * holds more than `batchKeys` keys, a value over `inlineMaxElements`, or more work than `callBudget`:
+ * the caller then digests it key by key.
+ */
+export async function slotFold(
+  redis: Redis,
+  slot: number,
+  options: DigestOptions | CompiledDigestOptions = {},
+): Promise<Checksum | null> {
+  const o = compileDigestOptions(options);
+  return parseFoldReply(
+    await runScript(
+      redis,
+      SLOT_FOLD,
+      [],
+      [
+        slot,
+        o.includeTtl ? '1' : '0',
+        o.batchKeys,
+        o.inlineMaxElements,
+        o.callBudget,
+        o.expectSmallStrings ? '1' : '0',
+      ],
+    ),
+  );
 }
 
 /** A master to checksum: its connection and the slots it serves (from the topology). */

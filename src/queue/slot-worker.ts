@@ -292,7 +292,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         released = true;
       }
       const check = verify
-        ? await verifyMovedKeys(await pool.get(move.to), expected, () => watcher.release(move.to, data.slot))
+        ? await verifyMovedKeys(await pool.get(move.to), data.slot, expected, () =>
+            watcher.release(move.to, data.slot),
+          )
         : null;
       // Client writes to carried keys between attempts were not watched: only their absence counts.
       const mismatches = check?.mismatches.filter(

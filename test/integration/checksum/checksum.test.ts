@@ -5,6 +5,7 @@ import {
   clusterChecksums,
   compareChecksums,
   compareSnapshots,
+  EMPTY_CHECKSUM,
   foldDigests,
   keyDigests,
   luaScript,
@@ -12,6 +13,7 @@ import {
   reconcile,
   runScript,
   slotChecksum,
+  slotFold,
   slotKeyDigests,
   takeSnapshot,
   withDigestLibrary,
@@ -334,6 +336,40 @@ describe('key digests on a real cluster', () => {
     expect(compareChecksums([expectedSum], [actualSum])).toEqual([
       { slot, a: { keys: 21, xor: expectedSum.xor }, b: { keys: 21, xor: actualSum.xor } },
     ]);
+  });
+
+  it('folds a slot on its node to the fold of its key digests, and leaves a slot too large for one call to the caller', async () => {
+    const tag = 'fold';
+    const slot = calculateSlot(`{${tag}}`);
+    const r = conn(await ownerOf(slot));
+    await buildEveryType(r, tag);
+    await r.set(`{${tag}}:empty`, '');
+    const folds = new Map<boolean, unknown>();
+    for (const includeTtl of [false, true]) {
+      const byKey = foldDigests((await slotKeyDigests(r, slot, { includeTtl })).values());
+      expect(byKey.keys).toBe(14);
+      for (const expectSmallStrings of [false, true]) {
+        expect(await slotFold(r, slot, { includeTtl, expectSmallStrings })).toEqual(byKey);
+      }
+      folds.set(includeTtl, byKey);
+    }
+    // The slot holds a key with a TTL: only includeTtl sees it.
+    expect(folds.get(true)).not.toEqual(folds.get(false));
+    // More keys than one call folds, a collection over the inline limit, more work than the budget.
+    expect(await slotFold(r, slot, { batchKeys: 13 })).toBeNull();
+    expect(await slotFold(r, slot, { inlineMaxElements: 999 })).toBeNull();
+    expect(await slotFold(r, slot, { callBudget: 100 })).toBeNull();
+    expect(await slotChecksum(r, slot, { batchKeys: 13 })).toEqual({ slot, ...folds.get(false)! });
+
+    const emptySlot = calculateSlot('{fold-nothing}');
+    expect(await slotFold(conn(await ownerOf(emptySlot)), emptySlot)).toEqual(EMPTY_CHECKSUM);
+
+    // A string over 1 MiB is digested in pieces by the caller, never whole inside the fold.
+    const bigSlot = calculateSlot('{fold-big}');
+    const b = conn(await ownerOf(bigSlot));
+    await b.set('{fold-big}:s', Buffer.alloc(2 * 1024 * 1024, 'ab'));
+    expect(await slotFold(b, bigSlot, { expectSmallStrings: true })).toBeNull();
+    expect((await slotChecksum(b, bigSlot)).keys).toBe(1);
   });
 
   it('lists a slot bigger than one GETKEYSINSLOT page whole', async () => {

@@ -31,7 +31,7 @@ describe('verified moves', () => {
     });
     expect(expected.size).toBe(41);
     await afterMove(keys);
-    const check = await verifyMovedKeys(await pool.get(b), expected, () => watcher.release(b, slot));
+    const check = await verifyMovedKeys(await pool.get(b), slot, expected, () => watcher.release(b, slot));
     await watcher.close();
     return check;
   }
