@@ -42,19 +42,22 @@ export function loadDigestScript(source: Redis): Promise<void> {
  * so nothing can change a key between the two and the digests are of exactly what MIGRATE carried.
  * A transaction rather than MIGRATE inside the script keeps the MIGRATE AUTH arguments where Redis
  * redacts them (SLOWLOG, MONITOR); script arguments are not redacted.
- * Returns null digests when the script was missing (NOSCRIPT inside EXEC): the keys still moved.
+ * `digests` is null when the script was missing (NOSCRIPT inside EXEC): the keys still moved.
+ * `error` is MIGRATE's own (BUSYKEY, IOERR, ...), which the caller classifies and retries; the
+ * digests are there all the same (see onMovedDespiteError).
  */
 export async function digestAndMigrate(
   source: Redis,
   migrateArgs: readonly string[],
   keys: readonly string[],
-): Promise<Map<string, Digest> | null> {
+): Promise<{ digests: Map<string, Digest> | null; error: Error | null }> {
   const tx = source.multi();
   const [evalsha, ...evalArgs] = digestBatchCommand(keys);
   tx.call(evalsha!, ...evalArgs);
   tx.call('MIGRATE', ...migrateArgs);
   const [digestReply, migrateReply] = await execTransaction(tx);
-  // MIGRATE's own error (BUSYKEY, IOERR, ...) is what the caller classifies and retries.
-  if (migrateReply?.[0]) throw migrateReply[0];
-  return digestReply?.[0] ? null : digestsOf(keys, digestReply?.[1]);
+  return {
+    digests: digestReply?.[0] ? null : digestsOf(keys, digestReply?.[1]),
+    error: migrateReply?.[0] ?? null,
+  };
 }

@@ -324,9 +324,14 @@ export class GroupMover {
       const exec = replies[3]![1];
       if (!Array.isArray(exec)) throw new Error('MULTI/EXEC aborted');
       const [digestReply, migrateReply] = exec as unknown[];
-      // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it.
-      if (migrateReply instanceof Error) throw migrateReply;
       digests = digestsOf(moved, digestReply);
+      if (migrateReply instanceof Error) {
+        // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it, once
+        // these digests are kept (`alone` awaits e.kept). See onMovedDespiteError.
+        const keeping = e.onMoved?.(e.move.slot, moved, digests);
+        if (keeping) e.kept.push(keeping);
+        throw migrateReply;
+      }
     }
     e.keys += moved.length;
     e.batches++;

@@ -69,6 +69,10 @@ export interface MigrateSlotContext {
    * returns settles before the slot is closed (SETSLOT NODE on the target), so what it records (the
    * worker keeps the digests on the queue) is there for the attempt that resumes a slot whose
    * process was killed after the close. It must not reject.
+   * onMovedDespiteError: also called when MIGRATE failed, with every key it was given. Redis moves
+   * each key the target accepted even when the target refuses another (BUSYKEY) or the replies stop
+   * halfway; those keys are on the target now and are checked like any other. A key that stayed on
+   * the source is digested again by the MIGRATE that moves it later, whose digest replaces this one.
    */
   readonly onMoved?: (
     slot: number,
@@ -289,8 +293,9 @@ async function migrate(
   // "NOKEY" (every key expired or was deleted meanwhile) is a success: nothing was left to move.
   // `void`: ctx is migrateSlot's, whose onMoved collects what the caller's returns for the close.
   if (ctx.digests) {
-    const digests = await digestAndMigrate(source, args, keys);
+    const { digests, error } = await digestAndMigrate(source, args, keys);
     void ctx.onMoved?.(slot, keys, digests);
+    if (error) throw error;
   } else {
     await source.call('MIGRATE', ...args);
     void ctx.onMoved?.(slot, keys, null);

@@ -1,8 +1,13 @@
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodePool, masters, openSlots, parseAddress, readTopology } from '../../../src/cluster/index.js';
-import { keyDigests } from '../../../src/checksum/index.js';
-import { BusyKeyConflictError, Migrator } from '../../../src/migrate/index.js';
+import { keyDigests, type Digest } from '../../../src/checksum/index.js';
+import {
+  BusyKeyConflictError,
+  DEFAULT_MIGRATOR_OPTIONS,
+  Migrator,
+  type MigratorOptions,
+} from '../../../src/migrate/index.js';
 import { topologyOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
 
 function tagFor(slot: number): string {
@@ -13,8 +18,16 @@ describe('BUSYKEY and big keys', () => {
   let cluster: LocalCluster;
   let pool: NodePool;
   let a: LocalNode, b: LocalNode;
-  const migrator = async () =>
-    new Migrator(pool, masters(await readTopology(pool, cluster.seeds.map(parseAddress))), {});
+  const migrator = async (options: Partial<MigratorOptions> = {}) =>
+    new Migrator(
+      pool,
+      masters(await readTopology(pool, cluster.seeds.map(parseAddress))),
+      {},
+      {
+        ...DEFAULT_MIGRATOR_OPTIONS,
+        ...options,
+      },
+    );
   beforeAll(async () => {
     // Redis's default node timeout: moving a 1M-field hash blocks both nodes for seconds.
     cluster = await useCluster({ masters: 3, nodeTimeoutMs: 15_000 });
@@ -53,6 +66,31 @@ describe('BUSYKEY and big keys', () => {
     rb.disconnect();
     expect(openSlots(await topologyOf(cluster))).toEqual([]);
   });
+
+  it.each([
+    { path: 'groups of slots (the default)', slot: 44, groupSlots: undefined },
+    { path: 'one slot at a time', slot: 45, groupSlots: 1 },
+  ])(
+    'BUSYKEY in a verified move, $path: the keys MIGRATE moved before refusing the busy one keep their digests',
+    async ({ slot, groupSlots }) => {
+      const key = `${tagFor(slot)}:same`;
+      await plantCopy(slot, key, 'v1', 'v1');
+      const expected = new Map<string, Digest>();
+      const r = await (
+        await migrator(groupSlots === undefined ? {} : { groupSlots })
+      ).migrate({ slot, from: a, to: b }, (_s, _k, digests) => {
+        for (const [k, d] of digests ?? []) expected.set(k, d);
+      });
+      expect(r.outcome).toBe('moved');
+      // `other` went in the MIGRATE that BUSYKEY failed, and Redis moved it all the same: without its
+      // digest the slot was called verified while one of its keys was never checked.
+      const keys = [key, `${tagFor(slot)}:other`];
+      expect([...expected.keys()].sort()).toEqual([...keys].sort());
+      const rb = cluster.connect(b);
+      expect(keys.map((k) => expected.get(k))).toEqual(await keyDigests(rb, keys));
+      rb.disconnect();
+    },
+  );
 
   it('BUSYKEY with different content: the slot stops with the key named, both copies kept', async () => {
     const slot = 41;
