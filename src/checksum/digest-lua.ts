@@ -297,8 +297,9 @@ return { 'done', ss.finish_collection(key, kind, ss.ttl_flag(key, ARGV[1] == '1'
  * slotshift:slot-fold:v1
  * The checksum of a whole slot on this node, taken in one atomic call: the key names never travel
  * to the caller and back, and the reply is two values however many keys the slot holds. Verifying a
- * moved slot sent every key name to the target a second time and parsed a digest per key, most of
- * the extra cost of a verified move; the per-key path is now only needed when this answer differs.
+ * moved slot sent every key name to the target once more and parsed a digest per key, in the
+ * process that runs the move (the busiest one); the per-key path is now only needed when this
+ * answer differs. The node pays a little more Lua per key than it saved (bench/README.md).
  * KEYS: none; the slot must be served by this node (the keys are read undeclared, which Redis allows
  *       for keys of its own slots).
  * ARGV[1]: slot.  ARGV[2]: '1' to include TTL presence, '0' not.

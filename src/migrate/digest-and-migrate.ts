@@ -44,7 +44,7 @@ export function loadDigestScript(source: Redis): Promise<void> {
  * redacts them (SLOWLOG, MONITOR); script arguments are not redacted.
  * `digests` is null when the script was missing (NOSCRIPT inside EXEC): the keys still moved.
  * `error` is MIGRATE's own (BUSYKEY, IOERR, ...), which the caller classifies and retries; the
- * digests are there all the same (see onMovedDespiteError).
+ * digests are there all the same (see MigrateSlotContext.onMoved).
  */
 export async function digestAndMigrate(
   source: Redis,

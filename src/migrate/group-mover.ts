@@ -327,7 +327,7 @@ export class GroupMover {
       digests = digestsOf(moved, digestReply);
       if (migrateReply instanceof Error) {
         // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it, once
-        // these digests are kept (`alone` awaits e.kept). See onMovedDespiteError.
+        // these digests are kept (`alone` awaits e.kept). See MigrateSlotContext.onMoved.
         const keeping = e.onMoved?.(e.move.slot, moved, digests);
         if (keeping) e.kept.push(keeping);
         throw migrateReply;

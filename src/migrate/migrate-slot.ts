@@ -69,7 +69,7 @@ export interface MigrateSlotContext {
    * returns settles before the slot is closed (SETSLOT NODE on the target), so what it records (the
    * worker keeps the digests on the queue) is there for the attempt that resumes a slot whose
    * process was killed after the close. It must not reject.
-   * onMovedDespiteError: also called when MIGRATE failed, with every key it was given. Redis moves
+   * Also called when MIGRATE failed, with every key it was given and their digests. Redis moves
    * each key the target accepted even when the target refuses another (BUSYKEY) or the replies stop
    * halfway; those keys are on the target now and are checked like any other. A key that stayed on
    * the source is digested again by the MIGRATE that moves it later, whose digest replaces this one.
