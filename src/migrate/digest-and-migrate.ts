@@ -44,7 +44,7 @@ export function loadDigestScript(source: Redis): Promise<void> {
  * redacts them (SLOWLOG, MONITOR); script arguments are not redacted.
  * `digests` is null when the script was missing (NOSCRIPT inside EXEC): the keys still moved.
  * `error` is MIGRATE's own (BUSYKEY, IOERR, ...), which the caller classifies and retries; the
- * digests are there all the same (see MigrateSlotContext.onMoved).
+ * digests are there all the same (see digestsOfKeysGone).
  */
 export async function digestAndMigrate(
   source: Redis,
@@ -60,4 +60,29 @@ export async function digestAndMigrate(
     digests: digestReply?.[0] ? null : digestsOf(keys, digestReply?.[1]),
     error: migrateReply?.[0] ?? null,
   };
+}
+
+/**
+ * Of the keys a failed MIGRATE was given, those no longer on the source, with their digests. Redis
+ * moves each key the target accepted even when it refuses another (BUSYKEY) or the replies stop
+ * halfway, so these are on the target now and are checked like any other. A key still on the source
+ * is left out: the MIGRATE that moves it later digests it again, and if the slot stops first (a
+ * conflicting key) it never left. A key gone answers 0, or ASK once its slot is MIGRATING; an
+ * unanswered EXISTS counts as gone, so the key is checked rather than skipped.
+ */
+export async function digestsOfKeysGone(
+  source: Redis,
+  digests: ReadonlyMap<string, Digest>,
+): Promise<Map<string, Digest>> {
+  const keys = [...digests.keys()];
+  const replies = await source
+    .pipeline(keys.map((k) => ['exists', k]))
+    .exec()
+    .catch(() => null);
+  const gone = new Map<string, Digest>();
+  keys.forEach((k, i) => {
+    const [err, n] = replies?.[i] ?? [null, 0];
+    if (err || n !== 1) gone.set(k, digests.get(k)!);
+  });
+  return gone;
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { digestBatchCommand, digestsOf, loadDigestScript } from './digest-and-migrate.js';
+import type { Digest } from '../checksum/index.js';
+import { digestBatchCommand, digestsOf, digestsOfKeysGone, loadDigestScript } from './digest-and-migrate.js';
 import { keysToMoveCommand, loadKeysToMoveScript, parseKeysToMove } from './keys-to-move.js';
 import { reached } from './fault-injection.js';
 import {
@@ -219,7 +220,7 @@ export class GroupMover {
                 keysToMoveCommand(e.move.slot, budget, this.ctx.bigKeyBytes, maxBytes),
               ],
         {
-          accept: (e, replies) => this.recordMoved(e, replies),
+          accept: (e, replies) => this.recordMoved(e, replies, source),
           send: (_node, commands) => rounds.send(commands, roundSize),
         },
       );
@@ -317,7 +318,19 @@ export class GroupMover {
     return [['MULTI'], digestBatchCommand(e.next), ['MIGRATE', ...args], ['EXEC']];
   }
 
-  private recordMoved(e: Entry, replies: Reply[]): void {
+  /** See digestsOfKeysGone; without digests the whole batch counts as moved unverified. */
+  private async keepKeysGone(
+    e: Entry,
+    source: Redis,
+    keys: readonly string[],
+    digests: Map<string, Digest> | null,
+  ): Promise<unknown> {
+    const gone = digests ? await digestsOfKeysGone(source, digests) : null;
+    if (!gone) return e.onMoved?.(e.move.slot, keys, null);
+    return gone.size ? e.onMoved?.(e.move.slot, [...gone.keys()], gone) : undefined;
+  }
+
+  private recordMoved(e: Entry, replies: Reply[], source: Redis): void {
     const moved = e.next;
     let digests = null;
     if (this.digests) {
@@ -327,9 +340,8 @@ export class GroupMover {
       digests = digestsOf(moved, digestReply);
       if (migrateReply instanceof Error) {
         // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it, once
-        // these digests are kept (`alone` awaits e.kept). See MigrateSlotContext.onMoved.
-        const keeping = e.onMoved?.(e.move.slot, moved, digests);
-        if (keeping) e.kept.push(keeping);
+        // the digests of the keys it moved all the same are kept (`alone` awaits e.kept).
+        if (e.onMoved) e.kept.push(this.keepKeysGone(e, source, moved, digests));
         throw migrateReply;
       }
     }

@@ -5,7 +5,7 @@ import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
 import type { CloseTurns } from './close-turns.js';
 import { awaitSourceFailoverPause, execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
-import { digestAndMigrate, loadDigestScript } from './digest-and-migrate.js';
+import { digestAndMigrate, digestsOfKeysGone, loadDigestScript } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { keysToMove, type BigKey } from './keys-to-move.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
@@ -69,10 +69,7 @@ export interface MigrateSlotContext {
    * returns settles before the slot is closed (SETSLOT NODE on the target), so what it records (the
    * worker keeps the digests on the queue) is there for the attempt that resumes a slot whose
    * process was killed after the close. It must not reject.
-   * Also called when MIGRATE failed, with every key it was given and their digests. Redis moves
-   * each key the target accepted even when the target refuses another (BUSYKEY) or the replies stop
-   * halfway; those keys are on the target now and are checked like any other. A key that stayed on
-   * the source is digested again by the MIGRATE that moves it later, whose digest replaces this one.
+   * Also called when MIGRATE failed, with the keys it moved all the same (see digestsOfKeysGone).
    */
   readonly onMoved?: (
     slot: number,
@@ -294,7 +291,15 @@ async function migrate(
   // `void`: ctx is migrateSlot's, whose onMoved collects what the caller's returns for the close.
   if (ctx.digests) {
     const { digests, error } = await digestAndMigrate(source, args, keys);
-    void ctx.onMoved?.(slot, keys, digests);
+    if (!error) {
+      void ctx.onMoved?.(slot, keys, digests);
+    } else if (ctx.onMoved) {
+      // Some keys may have moved all the same (see digestsOfKeysGone); without digests, which
+      // ones is unknown, so the whole batch counts as moved unverified.
+      const gone = digests ? await digestsOfKeysGone(source, digests) : null;
+      if (!gone) void ctx.onMoved(slot, keys, null);
+      else if (gone.size) void ctx.onMoved(slot, [...gone.keys()], gone);
+    }
     if (error) throw error;
   } else {
     await source.call('MIGRATE', ...args);

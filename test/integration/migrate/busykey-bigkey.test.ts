@@ -109,6 +109,35 @@ describe('BUSYKEY and big keys', () => {
     await (await migrator()).migrate({ slot, from: a, to: b });
   });
 
+  it.each([
+    { path: 'groups of slots (the default)', slot: 46, groupSlots: undefined },
+    { path: 'one slot at a time', slot: 47, groupSlots: 1 },
+  ])(
+    'BUSYKEY with different content in a verified move, $path: only the keys that left the source are kept for the check',
+    async ({ slot, groupSlots }) => {
+      const key = `${tagFor(slot)}:diff`;
+      await plantCopy(slot, key, 'source-version', 'target-version');
+      const kept = new Map<string, Digest>();
+      const err = await (
+        await migrator(groupSlots === undefined ? {} : { groupSlots })
+      )
+        .migrate({ slot, from: a, to: b }, (_s, _k, digests) => {
+          for (const [k, d] of digests ?? []) kept.set(k, d);
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BusyKeyConflictError);
+      // The conflicting key never left the source: a digest kept for it would have the check look
+      // for the source's version on the target, where the other version stays.
+      expect([...kept.keys()]).toEqual([`${tagFor(slot)}:other`]);
+      // Clean up the conflict, finish the slot, and the kept digest is that of the key on the target.
+      const rb = cluster.connect(b);
+      await rb.pipeline().call('ASKING').del(key).exec();
+      await (await migrator()).migrate({ slot, from: a, to: b });
+      expect(await keyDigests(rb, [`${tagFor(slot)}:other`])).toEqual([kept.get(`${tagFor(slot)}:other`)]);
+      rb.disconnect();
+    },
+  );
+
   it('a slot of small keys and one big value: the big one moves alone and is reported, the rest in batches', async () => {
     const slot = 43;
     const tag = tagFor(slot);
