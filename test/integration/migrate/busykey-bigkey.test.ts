@@ -10,6 +10,14 @@ import {
 } from '../../../src/migrate/index.js';
 import { topologyOf, useCluster, type LocalCluster, type LocalNode } from '../../harness/index.js';
 
+/** The group mover (the default) and migrateSlot alone, each on a slot of its own from `first`. */
+function bothPaths(first: number): Array<{ path: string; slot: number; groupSlots: number }> {
+  return [
+    { path: 'groups of slots (the default)', slot: first, groupSlots: DEFAULT_MIGRATOR_OPTIONS.groupSlots },
+    { path: 'one slot at a time', slot: first + 1, groupSlots: 1 },
+  ];
+}
+
 function tagFor(slot: number): string {
   for (let i = 0; ; i++) if (calculateSlot(`{b${i}}`) === slot) return `{b${i}}`;
 }
@@ -54,6 +62,26 @@ describe('BUSYKEY and big keys', () => {
     rb.disconnect();
   }
 
+  /** A verified move over a copy planted on the target: how it ended, and the digests it kept. */
+  async function verifiedMoveOverCopy(
+    slot: number,
+    groupSlots: number,
+    key: string,
+    sourceValue: string,
+    targetValue: string,
+  ): Promise<{ ended: unknown; kept: Map<string, Digest> }> {
+    await plantCopy(slot, key, sourceValue, targetValue);
+    const kept = new Map<string, Digest>();
+    const ended = await (
+      await migrator({ groupSlots })
+    )
+      .migrate({ slot, from: a, to: b }, (_s, _k, digests) => {
+        for (const [k, d] of digests ?? []) kept.set(k, d);
+      })
+      .catch((e: unknown) => e);
+    return { ended, kept };
+  }
+
   it('BUSYKEY with equal content: replaced, moved, nothing lost', async () => {
     const slot = 40;
     const key = `${tagFor(slot)}:same`;
@@ -67,21 +95,12 @@ describe('BUSYKEY and big keys', () => {
     expect(openSlots(await topologyOf(cluster))).toEqual([]);
   });
 
-  it.each([
-    { path: 'groups of slots (the default)', slot: 44, groupSlots: undefined },
-    { path: 'one slot at a time', slot: 45, groupSlots: 1 },
-  ])(
+  it.each(bothPaths(44))(
     'BUSYKEY in a verified move, $path: the keys MIGRATE moved before refusing the busy one keep their digests',
     async ({ slot, groupSlots }) => {
       const key = `${tagFor(slot)}:same`;
-      await plantCopy(slot, key, 'v1', 'v1');
-      const expected = new Map<string, Digest>();
-      const r = await (
-        await migrator(groupSlots === undefined ? {} : { groupSlots })
-      ).migrate({ slot, from: a, to: b }, (_s, _k, digests) => {
-        for (const [k, d] of digests ?? []) expected.set(k, d);
-      });
-      expect(r.outcome).toBe('moved');
+      const { ended, kept: expected } = await verifiedMoveOverCopy(slot, groupSlots, key, 'v1', 'v1');
+      expect(ended).toMatchObject({ outcome: 'moved' });
       // `other` went in the MIGRATE that BUSYKEY failed, and Redis moved it all the same: without its
       // digest the slot was called verified while one of its keys was never checked.
       const keys = [key, `${tagFor(slot)}:other`];
@@ -109,23 +128,18 @@ describe('BUSYKEY and big keys', () => {
     await (await migrator()).migrate({ slot, from: a, to: b });
   });
 
-  it.each([
-    { path: 'groups of slots (the default)', slot: 46, groupSlots: undefined },
-    { path: 'one slot at a time', slot: 47, groupSlots: 1 },
-  ])(
+  it.each(bothPaths(46))(
     'BUSYKEY with different content in a verified move, $path: only the keys that left the source are kept for the check',
     async ({ slot, groupSlots }) => {
       const key = `${tagFor(slot)}:diff`;
-      await plantCopy(slot, key, 'source-version', 'target-version');
-      const kept = new Map<string, Digest>();
-      const err = await (
-        await migrator(groupSlots === undefined ? {} : { groupSlots })
-      )
-        .migrate({ slot, from: a, to: b }, (_s, _k, digests) => {
-          for (const [k, d] of digests ?? []) kept.set(k, d);
-        })
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(BusyKeyConflictError);
+      const { ended, kept } = await verifiedMoveOverCopy(
+        slot,
+        groupSlots,
+        key,
+        'source-version',
+        'target-version',
+      );
+      expect(ended).toBeInstanceOf(BusyKeyConflictError);
       // The conflicting key never left the source: a digest kept for it would have the check look
       // for the source's version on the target, where the other version stays.
       expect([...kept.keys()]).toEqual([`${tagFor(slot)}:other`]);
