@@ -128,11 +128,13 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
   let plan: Plan;
   let topology: Topology;
   let electionsBefore: Map<string, number>;
+  let planQueue: PlanQueue;
   try {
     topology = await readTopology(pool, seeds);
     electionsBefore = await electionsRun(pool, topology.nodes);
     const queueHome = await locateQueue(queueUrl, flags.queueName, topology);
-    const resumable = flags.file ? null : await unfinishedPlan(queueUrl, flags.queueName, topology);
+    planQueue = new PlanQueue(queueUrl, flags.queueName);
+    const resumable = flags.file ? null : await unfinishedPlan(planQueue, topology);
     if (resumable) {
       plan = resumable;
       log.info({ planId: plan.planId }, 'resuming the unfinished plan on the queue');
@@ -160,6 +162,7 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
     await pool.close();
   }
   if (plan.moves.length === 0) {
+    await planQueue.close();
     process.stdout.write(`nothing to do: ${plan.reason ?? 'already balanced'}\n`);
     return 0;
   }
@@ -169,10 +172,11 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
       flags.yes,
       `move ${plan.moves.length} slots (about ${formatBytes(plan.totals.bytes)})?`,
     ))
-  )
+  ) {
+    await planQueue.close();
     return 2;
+  }
 
-  const planQueue = new PlanQueue(queueUrl, flags.queueName);
   const previous = await planQueue.currentPlan();
   if (previous && previous.planId !== plan.planId) {
     // Its remaining jobs were made for a cluster that no longer exists; skipping them keeps the
@@ -424,22 +428,17 @@ async function follow(
 }
 
 /** The queue's current plan when it is unfinished and still fits the cluster: `apply` again resumes it. */
-async function unfinishedPlan(queueUrl: string, queueName: string, topology: Topology): Promise<Plan | null> {
-  const q = new PlanQueue(queueUrl, queueName);
+async function unfinishedPlan(q: PlanQueue, topology: Topology): Promise<Plan | null> {
+  const current = await q.currentPlan();
+  if (!current?.planJson) return null;
+  const p = await q.progress(current.planId, current.total);
+  if (p.done >= p.total) return null;
+  const plan = parsePlan(current.planJson);
   try {
-    const current = await q.currentPlan();
-    if (!current?.planJson) return null;
-    const p = await q.progress(current.planId, current.total);
-    if (p.done >= p.total) return null;
-    const plan = parsePlan(current.planJson);
-    try {
-      assertPlanApplies(plan, topology, true);
-    } catch {
-      // The cluster moved on (another tool, another plan): a fresh plan is made instead.
-      return null;
-    }
-    return plan;
-  } finally {
-    await q.close();
+    assertPlanApplies(plan, topology, true);
+  } catch {
+    // The cluster moved on (another tool, another plan): a fresh plan is made instead.
+    return null;
   }
+  return plan;
 }
