@@ -57,6 +57,17 @@ function ss.unhex(h)
   return { tonumber(string.sub(h, 1, 8), 16), tonumber(string.sub(h, 9, 16), 16) }
 end
 
+-- Values of \`keys\` read with MGET: a string's value, false for a missing key or another type. In
+-- slices: unpack of thousands of keys overflows the Lua C stack.
+function ss.mget(keys)
+  local values = {}
+  for first = 1, #keys, 1000 do
+    local got = redis.call('MGET', unpack(keys, first, math.min(first + 999, #keys)))
+    for j = 1, #got do values[first + j - 1] = got[j] end
+  end
+  return values
+end
+
 function ss.ttl_flag(key, include_ttl)
   if not include_ttl then return '-' end
   -- PTTL: -1 no expiry; a key that expired between TYPE and here is reported as persistent, which
@@ -243,14 +254,7 @@ export const DIGEST_BATCH_SCRIPT = withDigestLibrary(String.raw`
 local include_ttl = ARGV[1] == '1'
 local inline_max = tonumber(ARGV[2])
 local budget = tonumber(ARGV[3])
-local values = {}
-if ARGV[4] == '1' then
-  -- In slices: unpack of thousands of keys overflows the Lua C stack.
-  for first = 1, #KEYS, 1000 do
-    local got = redis.call('MGET', unpack(KEYS, first, math.min(first + 999, #KEYS)))
-    for j = 1, #got do values[first + j - 1] = got[j] end
-  end
-end
+local values = ARGV[4] == '1' and ss.mget(KEYS) or {}
 local out = {}
 local spent = 0
 for i = 1, #KEYS do
@@ -320,13 +324,7 @@ local n = redis.call('CLUSTER', 'COUNTKEYSINSLOT', slot)
 if n > tonumber(ARGV[3]) then return { 'large', n } end
 if n == 0 then return { 0, ss.hex({ 0, 0 }) } end
 local names = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, n)
-local values = {}
-if ARGV[6] == '1' then
-  for first = 1, #names, 1000 do
-    local got = redis.call('MGET', unpack(names, first, math.min(first + 999, #names)))
-    for j = 1, #got do values[first + j - 1] = got[j] end
-  end
-end
+local values = ARGV[6] == '1' and ss.mget(names) or {}
 -- The string case inlined with local function references: ss.finish per key, global lookups and a
 -- table accumulator made the fold cost the node more than the per-key path it replaces.
 local sha1hex, sub, bxor, floor = redis.sha1hex, string.sub, bit.bxor, math.floor

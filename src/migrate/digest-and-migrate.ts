@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { loadScriptOnce, luaScript } from '../cluster/index.js';
 import { DIGEST_BATCH_SCRIPT, type Digest } from '../checksum/index.js';
 import { execTransaction } from './redis-reply-error.js';
+import type { MigrateSlotContext } from './migrate-slot.js';
 
 const DIGEST_BATCH = luaScript(DIGEST_BATCH_SCRIPT);
 
@@ -85,4 +86,21 @@ export async function digestsOfKeysGone(
     if (err || n !== 1) gone.set(k, digests.get(k)!);
   });
   return gone;
+}
+
+/**
+ * Tells `onMoved` what a failed MIGRATE moved all the same: the keys that left the source, with
+ * their digests (see digestsOfKeysGone); without digests, which keys left is unknown, so the whole
+ * batch counts as moved unverified. Returns what `onMoved` returned.
+ */
+export async function reportMovedDespiteError(
+  source: Redis,
+  slot: number,
+  keys: readonly string[],
+  digests: ReadonlyMap<string, Digest> | null,
+  onMoved: NonNullable<MigrateSlotContext['onMoved']>,
+): Promise<unknown> {
+  if (!digests) return onMoved(slot, keys, null);
+  const gone = await digestsOfKeysGone(source, digests);
+  return gone.size ? onMoved(slot, [...gone.keys()], gone) : undefined;
 }

@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { Digest } from '../checksum/index.js';
-import { digestBatchCommand, digestsOf, digestsOfKeysGone, loadDigestScript } from './digest-and-migrate.js';
+import {
+  digestBatchCommand,
+  digestsOf,
+  loadDigestScript,
+  reportMovedDespiteError,
+} from './digest-and-migrate.js';
 import { keysToMoveCommand, loadKeysToMoveScript, parseKeysToMove } from './keys-to-move.js';
 import { reached } from './fault-injection.js';
 import {
@@ -318,18 +322,6 @@ export class GroupMover {
     return [['MULTI'], digestBatchCommand(e.next), ['MIGRATE', ...args], ['EXEC']];
   }
 
-  /** See digestsOfKeysGone; without digests the whole batch counts as moved unverified. */
-  private async keepKeysGone(
-    e: Entry,
-    source: Redis,
-    keys: readonly string[],
-    digests: Map<string, Digest> | null,
-  ): Promise<unknown> {
-    const gone = digests ? await digestsOfKeysGone(source, digests) : null;
-    if (!gone) return e.onMoved?.(e.move.slot, keys, null);
-    return gone.size ? e.onMoved?.(e.move.slot, [...gone.keys()], gone) : undefined;
-  }
-
   private recordMoved(e: Entry, replies: Reply[], source: Redis): void {
     const moved = e.next;
     let digests = null;
@@ -341,7 +333,7 @@ export class GroupMover {
       if (migrateReply instanceof Error) {
         // MIGRATE's own error (BUSYKEY, IOERR, ...): migrateSlot classifies and retries it, once
         // the digests of the keys it moved all the same are kept (`alone` awaits e.kept).
-        if (e.onMoved) e.kept.push(this.keepKeysGone(e, source, moved, digests));
+        if (e.onMoved) e.kept.push(reportMovedDespiteError(source, e.move.slot, moved, digests, e.onMoved));
         throw migrateReply;
       }
     }

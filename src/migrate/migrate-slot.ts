@@ -5,7 +5,7 @@ import type { Digest } from '../checksum/index.js';
 import { BatchSizer } from './batch-sizer.js';
 import type { CloseTurns } from './close-turns.js';
 import { awaitSourceFailoverPause, execFencedAgainstFailover, type FailoverGuard } from './failover-guard.js';
-import { digestAndMigrate, digestsOfKeysGone, loadDigestScript } from './digest-and-migrate.js';
+import { digestAndMigrate, loadDigestScript, reportMovedDespiteError } from './digest-and-migrate.js';
 import { reached } from './fault-injection.js';
 import { keysToMove, type BigKey } from './keys-to-move.js';
 import { BusyKeyConflictError, SlotOwnedElsewhereError, SlotProtocolError } from './errors.js';
@@ -69,7 +69,7 @@ export interface MigrateSlotContext {
    * returns settles before the slot is closed (SETSLOT NODE on the target), so what it records (the
    * worker keeps the digests on the queue) is there for the attempt that resumes a slot whose
    * process was killed after the close. It must not reject.
-   * Also called when MIGRATE failed, with the keys it moved all the same (see digestsOfKeysGone).
+   * Also called when MIGRATE failed, with the keys it moved all the same (see reportMovedDespiteError).
    */
   readonly onMoved?: (
     slot: number,
@@ -294,11 +294,7 @@ async function migrate(
     if (!error) {
       void ctx.onMoved?.(slot, keys, digests);
     } else if (ctx.onMoved) {
-      // Some keys may have moved all the same (see digestsOfKeysGone); without digests, which
-      // ones is unknown, so the whole batch counts as moved unverified.
-      const gone = digests ? await digestsOfKeysGone(source, digests) : null;
-      if (!gone) void ctx.onMoved(slot, keys, null);
-      else if (gone.size) void ctx.onMoved(slot, [...gone.keys()], gone);
+      await reportMovedDespiteError(source, slot, keys, digests, ctx.onMoved);
     }
     if (error) throw error;
   } else {

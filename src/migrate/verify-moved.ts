@@ -24,8 +24,7 @@ export async function verifyMovedKeys(
   /** Keys clients wrote while the slot moved; asked only after the target was read, so it covers the read. */
   writtenWhileMoving: () => Promise<ReadonlyMap<string, number>>,
 ): Promise<MoveCheck> {
-  const keys = [...expected.keys()];
-  if (keys.length === 0) {
+  if (expected.size === 0) {
     await writtenWhileMoving();
     return { mismatches: [], writtenDuringMove: 0 };
   }
@@ -35,6 +34,7 @@ export async function verifyMovedKeys(
     await writtenWhileMoving();
     return { mismatches: [], writtenDuringMove: 0 };
   }
+  const keys = [...expected.keys()];
   const actual = await keyDigests(target, keys, { expectSmallStrings: true });
   const written = await writtenWhileMoving();
   const mismatches: Array<{ key: string; problem: 'missing' | 'changed' }> = [];
