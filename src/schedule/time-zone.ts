@@ -56,7 +56,8 @@ export function wallClockMs(timeZone: string, instantMs: number): number {
  * a time that occurs twice (clocks go back) is its first occurrence, so a fixed-time window opens
  * once; a time that does not exist (clocks go forward) is moved forward by the gap, so 02:30 on the
  * night Europe/Berlin skips 02:00–03:00 opens at 03:30 and the day's window is not lost.
- * The result never decreases as `wallMs` grows, which the window search relies on.
+ * The result is not monotonic in `wallMs`: a time in the gap lands after the real times just past
+ * it (the window search allows for that).
  */
 export function instantOfWallClock(timeZone: string, wallMs: number): number {
   const before = offsetMs(timeZone, wallMs - DAY_MS);

@@ -50,25 +50,38 @@ function cronAt(expression: string, wallMs: number): CronExpression {
   return CronExpressionParser.parse(expression, { currentDate: new Date(wallMs), tz: 'UTC' });
 }
 
-/** The latest window start at or before `t`. */
+/**
+ * The latest window start at or before `t`. Starts are not in wall-clock order around a DST gap: a
+ * nonexistent time is moved forward by the gap (instantOfWallClock), past the real times just after
+ * the gap (on Lord Howe, 02:20 moves to 15:50Z, after 02:40 at 15:40Z). So the search goes on past
+ * the first start found until no earlier wall-clock time can give a later instant: wall time L is
+ * at most L - min.
+ */
 function latestStartAtOrBefore(window: ScheduleWindow, t: number): number {
   // A start at wall-clock time L is the instant L - offset, so no L beyond t + max offset can be <= t.
-  const { max } = nearbyOffsets(window.timezone, t);
+  const { min, max } = nearbyOffsets(window.timezone, t);
   // prev() is strictly before its current date; +1 ms makes a start exactly at the bound count.
   const matches = cronAt(window.cron, t + max + 1);
+  let best = -Infinity;
   for (;;) {
-    const start = instantOfWallClock(window.timezone, matches.prev().getTime());
-    if (start <= t) return start;
+    const wall = matches.prev().getTime();
+    if (wall - min <= best) return best;
+    const start = instantOfWallClock(window.timezone, wall);
+    if (start <= t && start > best) best = start;
   }
 }
 
-/** The earliest window start strictly after `t`. */
+/** The earliest window start strictly after `t`; see latestStartAtOrBefore on the order of starts. */
 function earliestStartAfter(window: ScheduleWindow, t: number): number {
-  const { min } = nearbyOffsets(window.timezone, t);
+  const { min, max } = nearbyOffsets(window.timezone, t);
   const matches = cronAt(window.cron, t + min);
+  let best = Infinity;
   for (;;) {
-    const start = instantOfWallClock(window.timezone, matches.next().getTime());
-    if (start > t) return start;
+    const wall = matches.next().getTime();
+    // Wall time L is the instant L - offset, at least L - max.
+    if (wall - max >= best) return best;
+    const start = instantOfWallClock(window.timezone, wall);
+    if (start > t && start < best) best = start;
   }
 }
 

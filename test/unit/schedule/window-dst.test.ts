@@ -182,3 +182,23 @@ describe('validation', () => {
     expect(windowProblem(win('0 1 * * *', 0, 'UTC'))).toMatch(/positive/);
   });
 });
+
+describe('a start moved out of a DST gap past later starts of the same night', () => {
+  // Australia/Lord_Howe springs forward by 30 minutes: on 2026-10-04, 02:00–02:30 does not exist.
+  // Every 20 minutes, 02:20 moves to 02:30 + 20 min = 15:50Z, after 02:40 (15:40Z): the starts in
+  // wall-clock order are not in time order. Found by window.property.test.ts (seed 1438089067).
+  const every20 = win('*/20 * * * *', 1000, 'Australia/Lord_Howe');
+
+  it('an occurrence that starts at the moved time is open at its start', () => {
+    expect(currentWindow(at('2026-10-03T15:50:00.000Z'), every20)).toEqual({
+      start: at('2026-10-03T15:50:00.000Z'),
+      end: at('2026-10-03T15:50:01.000Z'),
+    });
+  });
+
+  it('the next opening is the earliest start, not the first in wall-clock order', () => {
+    // 02:20 (moved to 15:50Z) comes before 02:40 (15:40Z) in wall-clock order.
+    expect(iso(nextOpen(at('2026-10-03T15:35:00.000Z'), every20))).toBe('2026-10-03T15:40:00.000Z');
+    expect(iso(nextOpen(at('2026-10-03T15:45:00.000Z'), every20))).toBe('2026-10-03T15:50:00.000Z');
+  });
+});
