@@ -39,7 +39,7 @@ export class SlotOwnershipError extends SlotshiftError {
     super(
       reason === 'unowned'
         ? `no node given serves slots ${sample}; re-read the topology (a migration may be in flight) and checksum again`
-        : `slots ${sample} are claimed by two nodes; the cluster disagrees on ownership — fix open slots before verifying`,
+        : `slots ${sample} are claimed by two nodes: a move is closing them (verify again when no rebalance is running, see slotshift status), or one was left half-closed (slotshift fix closes it)`,
     );
   }
 }
@@ -62,5 +62,24 @@ export class SnapshotMismatchError extends SlotshiftError {
   readonly code = 'SNAPSHOT_MISMATCH';
   constructor(detail: string) {
     super(`snapshots are not comparable: ${detail}; take both with the same options`);
+  }
+}
+
+/**
+ * Keys of these slots moved between nodes while they were checksummed (a rebalance is running), so
+ * the checksums would mix states from before and after the move and could show a difference that is
+ * only the move.
+ */
+export class SlotsMovingError extends SlotshiftError {
+  readonly code = 'SLOTS_MOVING';
+  override readonly retryable = true;
+  constructor(
+    readonly slots: readonly number[],
+    detail: string,
+  ) {
+    const sample = slots.slice(0, 10).join(',') + (slots.length > 10 ? ',…' : '');
+    super(
+      `slots ${sample} moved while being checksummed (${detail}); verify again when no rebalance is running (slotshift status shows open slots), or close a slot left open with slotshift fix`,
+    );
   }
 }

@@ -17,6 +17,7 @@ export {
   assignSlots,
   clusterChecksums,
   keysInSlot,
+  openSlotChecksum,
   slotChecksum,
   slotFold,
   slotKeyDigests,

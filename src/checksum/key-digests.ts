@@ -5,7 +5,7 @@ import { KeyChangedDuringDigestError, UnsupportedKeyTypeError } from './errors.j
 import { ZERO_DIGEST, type Digest } from './fold.js';
 import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
 import { parseBatchReply, parseChunkReply } from './parse-replies.js';
-import { luaScript, runScript } from '../cluster/run-script.js';
+import { luaScript, scriptCall, type ScriptCall } from '../cluster/run-script.js';
 
 const BATCH = luaScript(DIGEST_BATCH_SCRIPT);
 const CHUNK = luaScript(DIGEST_CHUNK_SCRIPT);
@@ -15,13 +15,16 @@ const CHUNK = luaScript(DIGEST_CHUNK_SCRIPT);
  * grouped by slot and sent as KEYS, one script call per batch, so the call is cluster-correct; the
  * node must serve every slot involved (otherwise its MOVED/ASK error is thrown).
  * Values larger than `inlineMaxElements` are digested in bounded chunks across several calls.
+ * `asking`: the node is importing the keys' slots, and each call is sent after ASKING.
  */
 export async function keyDigests(
   redis: Redis,
   keys: readonly (string | Buffer)[],
   options: DigestOptions | CompiledDigestOptions = {},
+  asking = false,
 ): Promise<(Digest | null)[]> {
   const o = compileDigestOptions(options);
+  const run = scriptCall(redis, asking);
   const out = new Array<Digest | null>(keys.length).fill(null);
   const bySlot = new Map<number, number[]>();
   keys.forEach((k, i) => {
@@ -36,7 +39,7 @@ export async function keyDigests(
   }
   await forEachLimited(batches, o.concurrency, async (batch) => {
     const batchKeys = batch.map((i) => keys[i]!);
-    const digests = await digestBatch(redis, batchKeys, o);
+    const digests = await digestBatch(run, batchKeys, o);
     digests.forEach((d, j) => (out[batch[j]!] = d));
   });
   return out;
@@ -44,20 +47,20 @@ export async function keyDigests(
 
 /** One slot's keys (the caller guarantees it), batch by batch as the budget allows. */
 async function digestBatch(
-  redis: Redis,
+  run: ScriptCall,
   keys: readonly (string | Buffer)[],
   o: CompiledDigestOptions,
 ): Promise<(Digest | null)[]> {
   const out: (Digest | null)[] = [];
   while (out.length < keys.length) {
     const rest = keys.slice(out.length);
-    const reply = await runScript(redis, BATCH, rest, batchArgs(o));
+    const reply = await run(BATCH, rest, batchArgs(o));
     const entries = parseBatchReply(reply, rest.length);
     for (const [j, e] of entries.entries()) {
       if (e.kind === 'digest') out.push(e.digest);
       else if (e.kind === 'missing') out.push(null);
       else if (e.size < 0) throw new UnsupportedKeyTypeError(keyName(rest[j]!), e.type);
-      else out.push(await digestLargeKey(redis, rest[j]!, e.type, o));
+      else out.push(await digestLargeKey(run, rest[j]!, e.type, o));
     }
   }
   return out;
@@ -69,16 +72,16 @@ async function digestBatch(
  * afresh; null when it is gone.
  */
 async function digestLargeKey(
-  redis: Redis,
+  run: ScriptCall,
   key: string | Buffer,
   firstType: string,
   o: CompiledDigestOptions,
 ): Promise<Digest | null> {
   let type = firstType;
   for (let attempt = 0; attempt <= o.maxRestarts; attempt++) {
-    const digest = await digestInChunks(redis, key, type, o);
+    const digest = await digestInChunks(run, key, type, o);
     if (digest !== null) return digest;
-    const reply = await runScript(redis, BATCH, [key], batchArgs(o));
+    const reply = await run(BATCH, [key], batchArgs(o));
     const [fresh] = parseBatchReply(reply, 1);
     if (!fresh || fresh.kind === 'missing') return null;
     if (fresh.kind === 'digest') return fresh.digest;
@@ -89,7 +92,7 @@ async function digestLargeKey(
 }
 
 async function digestInChunks(
-  redis: Redis,
+  run: ScriptCall,
   key: string | Buffer,
   type: string,
   o: CompiledDigestOptions,
@@ -101,7 +104,7 @@ async function digestInChunks(
   let count = '0';
   for (;;) {
     const reply = parseChunkReply(
-      await runScript(redis, CHUNK, [key], [o.includeTtl ? '1' : '0', type, cursor, acc, count, step]),
+      await run(CHUNK, [key], [o.includeTtl ? '1' : '0', type, cursor, acc, count, step]),
     );
     if (reply.kind === 'done') return reply.digest;
     // Replaced or deleted between calls: the caller looks at it afresh.

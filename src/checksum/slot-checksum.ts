@@ -1,13 +1,13 @@
 import { Command, type Redis } from 'ioredis';
 import { SLOT_COUNT, type SlotRange } from '../cluster/model.js';
 import { InvalidOptionError } from '../errors/index.js';
-import { SlotOwnershipError } from './errors.js';
+import { SlotOwnershipError, SlotsMovingError } from './errors.js';
 import { SLOT_FOLD_SCRIPT } from './digest-lua.js';
-import { foldDigests, type Checksum, type Digest, type SlotChecksum } from './fold.js';
+import { combineChecksums, foldDigests, type Checksum, type Digest, type SlotChecksum } from './fold.js';
 import { forEachLimited, keyDigests } from './key-digests.js';
 import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
 import { parseCount, parseFoldReply, parseKeyList } from './parse-replies.js';
-import { luaScript, runScript } from '../cluster/run-script.js';
+import { luaScript, scriptCall } from '../cluster/run-script.js';
 
 const SLOT_FOLD = luaScript(SLOT_FOLD_SCRIPT);
 
@@ -35,16 +35,17 @@ export async function keysInSlot(redis: Redis, slot: number): Promise<Buffer[]> 
 
 /**
  * Digest of every key in `slot` on this node, keyed by name. Names are decoded as UTF-8 for the
- * map; digests are taken over the raw bytes.
+ * map; digests are taken over the raw bytes. `asking`: the node is importing the slot.
  */
 export async function slotKeyDigests(
   redis: Redis,
   slot: number,
   options: DigestOptions | CompiledDigestOptions = {},
+  asking = false,
 ): Promise<Map<string, Digest>> {
   const o = compileDigestOptions(options);
   const keys = await keysInSlot(redis, slot);
-  const digests = await keyDigests(redis, keys, o);
+  const digests = await keyDigests(redis, keys, o, asking);
   const out = new Map<string, Digest>();
   digests.forEach((d, i) => {
     // null: deleted since GETKEYSINSLOT listed it; it is no longer part of the slot.
@@ -62,11 +63,12 @@ export async function slotChecksum(
   redis: Redis,
   slot: number,
   options: DigestOptions | CompiledDigestOptions = {},
+  asking = false,
 ): Promise<SlotChecksum> {
   const o = compileDigestOptions(options);
-  const folded = await slotFold(redis, slot, o);
+  const folded = await slotFold(redis, slot, o, asking);
   if (folded) return { slot, ...folded };
-  const digests = await slotKeyDigests(redis, slot, o);
+  const digests = await slotKeyDigests(redis, slot, o, asking);
   return { slot, ...foldDigests(digests.values()) };
 }
 
@@ -79,11 +81,11 @@ export async function slotFold(
   redis: Redis,
   slot: number,
   options: DigestOptions | CompiledDigestOptions = {},
+  asking = false,
 ): Promise<Checksum | null> {
   const o = compileDigestOptions(options);
   return parseFoldReply(
-    await runScript(
-      redis,
+    await scriptCall(redis, asking)(
       SLOT_FOLD,
       [],
       [
@@ -95,6 +97,54 @@ export async function slotFold(
         o.expectSmallStrings ? '1' : '0',
       ],
     ),
+  );
+}
+
+/** Rounds of reads of an open slot before its keys are taken to be moving. */
+const OPEN_SLOT_ROUNDS = 5;
+
+/**
+ * Checksum of a slot that is open, so that its keys may lie on the owner and on nodes importing it
+ * (a move stopped halfway, or one under way). The owner is read, then the importers (with ASKING),
+ * then the owner again. While the owner is MIGRATING, a client can only update or delete its keys
+ * (a write to a missing key is sent on to the target), and MIGRATE deletes a key from the owner only
+ * after the target holds it, blocking the owner in between. So an unchanged key count on the owner
+ * means no key left it between its two reads, and each key was counted once. When the count
+ * changed, the reads are repeated, and a slot whose keys keep moving is SlotsMovingError rather than
+ * a difference that is only the move.
+ */
+export async function openSlotChecksum(
+  owner: Redis,
+  importers: readonly Redis[],
+  slot: number,
+  options: DigestOptions | CompiledDigestOptions = {},
+): Promise<SlotChecksum> {
+  const o = compileDigestOptions(options);
+  for (let round = 0; round < OPEN_SLOT_ROUNDS; round++) {
+    try {
+      const before = await slotChecksum(owner, slot, o);
+      const parts = await Promise.all(importers.map((r) => slotChecksum(r, slot, o, true)));
+      const after = await slotChecksum(owner, slot, o);
+      if (before.keys === after.keys) return { slot, ...combineChecksums([after, ...parts]) };
+    } catch (e) {
+      if (!isSlotInMotion(e)) throw e;
+    }
+  }
+  throw new SlotsMovingError([slot], `its keys kept moving in ${OPEN_SLOT_ROUNDS} rounds of reads`);
+}
+
+/**
+ * A script read a key the node no longer serves: in a MIGRATING slot, a listed key that expired or
+ * moved away is redirected (ASK, or TRYAGAIN for a multi-key read), which a script reports as
+ * access to a non-local key.
+ */
+function isSlotInMotion(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  return (
+    e.message.includes('non local key') ||
+    e.message.startsWith('TRYAGAIN') ||
+    e.message.startsWith('ASK ') ||
+    e.message.startsWith('MOVED ')
   );
 }
 
@@ -121,6 +171,12 @@ export interface ClusterChecksumOptions extends DigestOptions {
   onProgress?: (progress: ChecksumProgress) => void;
   /** Slots checksummed at once on each node; overlaps round trips (most slots are a GETKEYSINSLOT and one EVALSHA). @defaultValue 8 */
   slotConcurrency?: number;
+  /**
+   * Open slots: slot → connections to the nodes importing it (empty when only its owner has it
+   * open). Such a slot is checksummed over its owner and those nodes (see openSlotChecksum).
+   * @defaultValue none
+   */
+  importers?: ReadonlyMap<number, readonly Redis[]>;
 }
 
 /**
@@ -144,7 +200,7 @@ export async function clusterChecksums(
   await Promise.all(
     work.map(({ node, slots }) =>
       forEachLimited(slots, slotConcurrency, async (slot) => {
-        const sum = await slotChecksum(node.redis, slot, digestOptions satisfies CompiledDigestOptions);
+        const sum = await checksumOneSlot(node.redis, slot, options.importers?.get(slot), digestOptions);
         results.push(sum);
         slotsDone++;
         keysDone += sum.keys;
@@ -153,6 +209,26 @@ export async function clusterChecksums(
     ),
   );
   return results.sort((a, b) => a.slot - b.slot);
+}
+
+/**
+ * A slot that opens while it is read can fail the read with a redirect; that is the move, named as
+ * such. (A slot that opens and loses keys without a failed read is caught by the caller, which
+ * compares the topology before and after.)
+ */
+async function checksumOneSlot(
+  owner: Redis,
+  slot: number,
+  importers: readonly Redis[] | undefined,
+  o: CompiledDigestOptions,
+): Promise<SlotChecksum> {
+  if (importers) return openSlotChecksum(owner, importers, slot, o);
+  try {
+    return await slotChecksum(owner, slot, o);
+  } catch (e) {
+    if (isSlotInMotion(e)) throw new SlotsMovingError([slot], 'its owner redirected a read');
+    throw e;
+  }
 }
 
 /** Pure: which node checksums which slot. */

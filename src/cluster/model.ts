@@ -102,6 +102,29 @@ export function openSlots(topology: Topology): OpenSlot[] {
   return out.sort((a, b) => a.slot - b.slot || a.nodeId.localeCompare(b.nodeId));
 }
 
+/**
+ * Slots (among `slots`, default all) whose owner or open state differs between two reads of the
+ * cluster, sorted: a slot that moved, or began or finished moving, in between.
+ */
+export function slotsChangedBetween(before: Topology, after: Topology, slots?: Iterable<number>): number[] {
+  const openStates = (t: Topology): Map<number, string> => {
+    const bySlot = new Map<number, string[]>();
+    for (const o of openSlots(t)) {
+      const list = bySlot.get(o.slot) ?? [];
+      list.push(`${o.nodeId} ${o.state} ${o.peerId}`);
+      bySlot.set(o.slot, list);
+    }
+    return new Map([...bySlot].map(([slot, list]) => [slot, list.sort().join('|')]));
+  };
+  const was = openStates(before);
+  const is = openStates(after);
+  const candidates =
+    slots === undefined ? Array.from({ length: SLOT_COUNT }, (_, s) => s) : [...new Set(slots)];
+  return candidates
+    .filter((s) => before.owners[s] !== after.owners[s] || was.get(s) !== is.get(s))
+    .sort((a, b) => a - b);
+}
+
 /** Compacts sorted or unsorted slot numbers into ranges: [0,1,2,5] → [{0,2},{5,5}]. */
 export function toRanges(slots: Iterable<number>): SlotRange[] {
   const sorted = [...new Set(slots)].sort((a, b) => a - b);

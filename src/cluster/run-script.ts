@@ -45,3 +45,47 @@ export async function runScript(
     return redis.call('EVAL', script.source, keys.length, ...keys, ...args);
   }
 }
+
+/**
+ * runScript on a node that is IMPORTING the keys' slot: such a node answers a command on that slot
+ * only right after ASKING, and ASKING covers exactly the next command, so both go in one pipeline
+ * (written as one buffer: no other command of this connection can come between them). A script
+ * inherits the caller's ASKING, so the keys it reads by name are served too.
+ */
+export async function runScriptAsking(
+  redis: Redis,
+  script: LuaScript,
+  keys: readonly (string | Buffer)[],
+  args: readonly Arg[],
+): Promise<unknown> {
+  const once = async (command: 'EVALSHA' | 'EVAL'): Promise<unknown> => {
+    const body = command === 'EVALSHA' ? script.sha : script.source;
+    const replies = await redis
+      .pipeline()
+      .call('ASKING')
+      .call(command, body, keys.length, ...keys, ...args)
+      .exec();
+    const [error, value] = replies?.[1] ?? [new Error(`no reply to ${command} after ASKING`), null];
+    if (error) throw error;
+    return value;
+  };
+  try {
+    return await once('EVALSHA');
+  } catch (e) {
+    if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+    return once('EVAL');
+  }
+}
+
+/** How a script reaches a node: plainly, or with ASKING first (see runScriptAsking). */
+export type ScriptCall = (
+  script: LuaScript,
+  keys: readonly (string | Buffer)[],
+  args: readonly Arg[],
+) => Promise<unknown>;
+
+export function scriptCall(redis: Redis, asking: boolean): ScriptCall {
+  return asking
+    ? (script, keys, args) => runScriptAsking(redis, script, keys, args)
+    : (script, keys, args) => runScript(redis, script, keys, args);
+}

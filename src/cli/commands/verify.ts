@@ -1,15 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
 import {
   clusterChecksums,
   compareSnapshots,
+  SlotsMovingError,
   foldDigests,
   parseSnapshot,
   takeSnapshot,
   type SlotDifference,
 } from '../../checksum/index.js';
-import { NodePool, masters, readTopology } from '../../cluster/index.js';
+import { NodePool, masters, readTopology, slotsChangedBetween, type Topology } from '../../cluster/index.js';
 import { InvalidOptionError } from '../../errors/index.js';
 import {
   connectionFrom,
@@ -72,10 +74,17 @@ export function verifyCommand(program: Command): void {
       const started = Date.now();
       const checksums = await clusterChecksums(nodes, {
         slots,
+        importers: await importersOfOpenSlots(topology, pool),
         includeTtl: Boolean(flags.includeTtl),
         onProgress: (p) => bar?.update(p.slotsDone, { keys: formatCount(p.keysDone) }),
       });
       bar?.stop();
+      // A slot that moved while the others were read would make the result a mix of before and
+      // after the move; refuse that rather than report a difference that is only the move.
+      const moved = slotsChangedBetween(topology, await readTopology(pool, seeds), slots);
+      if (moved.length > 0) {
+        throw new SlotsMovingError(moved, 'their owner or open state changed during the run');
+      }
       const seconds = (Date.now() - started) / 1000;
       const snapshot = takeSnapshot(checksums, {
         takenAt: new Date(),
@@ -115,6 +124,23 @@ export function verifyCommand(program: Command): void {
       await pool.close();
     }
   });
+}
+
+/**
+ * Every open slot → connections to the masters importing it (none when only its owner has it
+ * open): its keys may lie on any of them.
+ */
+async function importersOfOpenSlots(topology: Topology, pool: NodePool): Promise<Map<number, Redis[]>> {
+  const out = new Map<number, Redis[]>();
+  for (const m of masters(topology)) {
+    for (const { slot } of m.migrating) if (!out.has(slot)) out.set(slot, []);
+    for (const { slot } of m.importing) {
+      const list = out.get(slot) ?? [];
+      list.push(await pool.get(m));
+      out.set(slot, list);
+    }
+  }
+  return out;
 }
 
 function readSnapshot(path: string) {

@@ -9,6 +9,7 @@ import {
   foldDigests,
   keyDigests,
   luaScript,
+  openSlotChecksum,
   parseSnapshot,
   reconcile,
   runScript,
@@ -370,6 +371,33 @@ describe('key digests on a real cluster', () => {
     await b.set('{fold-big}:s', Buffer.alloc(2 * 1024 * 1024, 'ab'));
     expect(await slotFold(b, bigSlot, { expectSmallStrings: true })).toBeNull();
     expect((await slotChecksum(b, bigSlot)).keys).toBe(1);
+  });
+
+  it('checksums a slot left open halfway over both its nodes, on the fold, key-by-key and chunked paths', async () => {
+    const tag = 'halfway';
+    const slot = calculateSlot(`{${tag}}`);
+    const { src, dst } = await sourceAndTarget(slot);
+    const s = conn(src);
+    await buildEveryType(s, tag);
+    const large = await buildLarge(s, tag);
+    const paths = [{}, { batchKeys: 3 }, { inlineMaxElements: 100 }];
+    const whole = await Promise.all(paths.map((o) => slotChecksum(s, slot, o)));
+    expect(whole[0]!.keys).toBe(20);
+
+    await conn(dst).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', src.id);
+    await s.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', dst.id);
+    const listed = (await s.call('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+    const half = [...large.slice(0, 3), ...listed.filter((k) => !large.includes(k)).slice(0, 6)];
+    await s.call('MIGRATE', dst.host, dst.port, '', 0, 10_000, 'KEYS', ...half);
+    expect(await conn(dst).call('CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(9);
+
+    for (const [i, o] of paths.entries()) {
+      expect(await openSlotChecksum(s, [conn(dst)], slot, o)).toEqual(whole[i]);
+    }
+    // The owner alone misses the keys that moved.
+    expect((await slotChecksum(s, slot)).keys).toBe(11);
+    await moveSlot(slot, src, dst, false);
+    expect(await slotChecksum(conn(dst), slot)).toEqual(whole[0]);
   });
 
   it('lists a slot bigger than one GETKEYSINSLOT page whole', async () => {

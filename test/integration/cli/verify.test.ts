@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadStrings, runCli, topologyOf, useCluster, type LocalCluster } from '../../harness/index.js';
+import {
+  expectSettled,
+  keysInSlot,
+  loadStrings,
+  runCli,
+  topologyOf,
+  useCluster,
+  withClusterAndQueue,
+  type CliResult,
+  type LocalCluster,
+} from '../../harness/index.js';
 
 describe('slotshift verify', () => {
   let cluster: LocalCluster;
@@ -51,4 +61,72 @@ describe('slotshift verify', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('cannot read snapshot');
   });
+
+  it('counts a slot left open halfway on both its nodes, so the keys that moved are no difference', async () => {
+    const snap = join(dir, 'before-open.json');
+    const t = await topologyOf(cluster);
+    const slot = 0;
+    const names = keysInSlot(slot, 6, 'half-open');
+    const source = cluster.nodes.find((n) => n.id === t.owners[slot])!;
+    const target = cluster.nodes.find((n) => n.kind === 'master' && n.id !== source.id)!;
+    const from = cluster.connect(source);
+    const to = cluster.connect(target);
+    try {
+      for (const k of names) await from.set(k, `v-${k}`);
+      expect((await runCli(['verify', '--seed', cluster.seeds[0]!, '--save', snap])).code).toBe(0);
+      const before = await runCli(['verify', '--seed', cluster.seeds[0]!, '--slots', `${slot}`, '--json']);
+      const whole = JSON.parse(before.stdout) as { keys: number; checksum: string };
+      expect(whole.keys).toBeGreaterThanOrEqual(6);
+      await to.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
+      await from.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id);
+      await from.call('MIGRATE', target.host, target.port, '', 0, 5000, 'KEYS', ...names.slice(0, 3));
+      expect(await to.call('CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(3);
+
+      const split = await runCli(['verify', '--seed', cluster.seeds[0]!, '--slots', `${slot}`, '--json']);
+      expect(split.code).toBe(0);
+      expect(JSON.parse(split.stdout)).toMatchObject({ keys: whole.keys, checksum: whole.checksum });
+      const against = await runCli(['verify', '--seed', cluster.seeds[0]!, '--against', snap]);
+      expect(against.stdout).toContain('matches the snapshot');
+      expect(against.code).toBe(0);
+    } finally {
+      from.disconnect();
+      to.disconnect();
+      expect((await runCli(['fix', '--seed', cluster.seeds[0]!, '--yes'])).code).toBe(0);
+    }
+  });
+
+  it('run during a rebalance, it either matches or refuses, and never reports a difference that is only a move', async () => {
+    await withClusterAndQueue({ masters: 3, emptyMasters: 1 }, async (moving, queue) => {
+      await loadStrings(moving, { keys: 20_000, prefix: 'mv' });
+      const seed = moving.seeds[0]!;
+      const snap = join(dir, 'before-move.json');
+      expect((await runCli(['verify', '--seed', seed, '--save', snap])).code).toBe(0);
+      const apply: { result?: CliResult } = {};
+      const applying = runCli([
+        'apply',
+        '--seed',
+        seed,
+        '--queue',
+        queue.url,
+        '--use-empty-masters',
+        '--yes',
+      ]);
+      void applying.then((r) => (apply.result = r));
+      const runs: CliResult[] = [];
+      while (!apply.result) runs.push(await runCli(['verify', '--seed', seed, '--against', snap]));
+      expect((await applying).code).toBe(0);
+      for (const r of runs) {
+        if (r.code === 0) expect(r.stdout).toContain('matches the snapshot');
+        else {
+          expect(r.stderr, r.stdout).toMatch(/moved while being checksummed|claimed by two nodes/);
+          expect(r.code).toBe(2);
+        }
+      }
+      // The loop ran while slots moved: at least one run saw a move under way.
+      expect(runs.some((r) => r.code === 2)).toBe(true);
+      await expectSettled(moving);
+      const after = await runCli(['verify', '--seed', seed, '--against', snap]);
+      expect(after.stdout).toContain('matches the snapshot');
+    });
+  }, 120_000);
 });
