@@ -53,13 +53,6 @@ export function foldDigests(digests: Iterable<Digest>): Checksum {
   return { keys, xor: hex32(hi) + hex32(lo) };
 }
 
-/** Checksum of the union of disjoint key sets, e.g. the parts of one slot held by two nodes. */
-export function combineChecksums(parts: Iterable<Checksum>): Checksum {
-  let sum = EMPTY_CHECKSUM;
-  for (const p of parts) sum = { keys: sum.keys + p.keys, xor: xorDigest(sum.xor, p.xor) };
-  return sum;
-}
-
 export function addKey(sum: Checksum, digest: Digest): Checksum {
   return { keys: sum.keys + 1, xor: xorDigest(sum.xor, digest) };
 }

@@ -3,7 +3,7 @@ import { SLOT_COUNT, type SlotRange } from '../cluster/model.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { SlotOwnershipError, SlotsMovingError } from './errors.js';
 import { SLOT_FOLD_SCRIPT } from './digest-lua.js';
-import { combineChecksums, foldDigests, type Checksum, type Digest, type SlotChecksum } from './fold.js';
+import { foldDigests, type Checksum, type Digest, type SlotChecksum } from './fold.js';
 import { forEachLimited, keyDigests } from './key-digests.js';
 import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
 import { parseCount, parseFoldReply, parseKeyList } from './parse-replies.js';
@@ -100,18 +100,23 @@ export async function slotFold(
   );
 }
 
-/** Rounds of reads of an open slot before its keys are taken to be moving. */
+/** Rounds of reads of an open slot before its keys are taken to be moving, and the pause after each. */
 const OPEN_SLOT_ROUNDS = 5;
+const OPEN_SLOT_PAUSE_MS = 100;
 
 /**
  * Checksum of a slot that is open, so that its keys may lie on the owner and on nodes importing it
- * (a move stopped halfway, or one under way). The owner is read, then the importers (with ASKING),
- * then the owner again. While the owner is MIGRATING, a client can only update or delete its keys
- * (a write to a missing key is sent on to the target), and MIGRATE deletes a key from the owner only
- * after the target holds it, blocking the owner in between. So an unchanged key count on the owner
- * means no key left it between its two reads, and each key was counted once. When the count
- * changed, the reads are repeated, and a slot whose keys keep moving is SlotsMovingError rather than
- * a difference that is only the move.
+ * (a move stopped halfway, or one under way), key by key:
+ * - the owner's keys, as clients read them: a key on both sides (a MIGRATE that timed out after the
+ *   target restored it) is the owner's until the move finishes;
+ * - then each importer's other keys, read with ASKING;
+ * - then the owner's key list again. MIGRATE deletes a key from the owner only after the target
+ *   holds it, blocking the owner in between, so when the owner still lists the same keys, no key
+ *   left it between the two lists and each key was counted once.
+ * When the lists differ, or a read is redirected (a listed key expired, or moved), the round is
+ * repeated after a pause (which also lets Redis expire such keys), and a slot whose keys keep
+ * changing is SlotsMovingError rather than a difference that is only a move. Keys moved from one
+ * importer to another in between are not detected; nothing but a hand-made repair does that.
  */
 export async function openSlotChecksum(
   owner: Redis,
@@ -120,17 +125,36 @@ export async function openSlotChecksum(
   options: DigestOptions | CompiledDigestOptions = {},
 ): Promise<SlotChecksum> {
   const o = compileDigestOptions(options);
-  for (let round = 0; round < OPEN_SLOT_ROUNDS; round++) {
+  // latin1 maps bytes to characters one to one: binary key names compare exactly.
+  const names = (keys: readonly Buffer[]): string[] => keys.map((k) => k.toString('latin1'));
+  for (let round = 1; ; round++) {
     try {
-      const before = await slotChecksum(owner, slot, o);
-      const parts = await Promise.all(importers.map((r) => slotChecksum(r, slot, o, true)));
-      const after = await slotChecksum(owner, slot, o);
-      if (before.keys === after.keys) return { slot, ...combineChecksums([after, ...parts]) };
+      const ownerKeys = await keysInSlot(owner, slot);
+      const digests = await keyDigests(owner, ownerKeys, o);
+      const onOwner = new Set(names(ownerKeys));
+      const seen = new Set(onOwner);
+      for (const importer of importers) {
+        const extra = (await keysInSlot(importer, slot)).filter((k) => !seen.has(k.toString('latin1')));
+        for (const name of names(extra)) seen.add(name);
+        digests.push(...(await keyDigests(importer, extra, o, true)));
+      }
+      const ownerKeysAfter = names(await keysInSlot(owner, slot));
+      const unchanged =
+        ownerKeysAfter.length === onOwner.size && ownerKeysAfter.every((name) => onOwner.has(name));
+      // A null digest: a key listed, then gone before it was read; that too is a change.
+      if (unchanged && digests.every((d) => d !== null)) {
+        return { slot, ...foldDigests(digests.filter((d): d is Digest => d !== null)) };
+      }
     } catch (e) {
       if (!isSlotInMotion(e)) throw e;
     }
+    if (round === OPEN_SLOT_ROUNDS) break;
+    await new Promise((r) => setTimeout(r, OPEN_SLOT_PAUSE_MS * round));
   }
-  throw new SlotsMovingError([slot], `its keys kept moving in ${OPEN_SLOT_ROUNDS} rounds of reads`);
+  throw new SlotsMovingError(
+    [slot],
+    `its keys changed between reads ${OPEN_SLOT_ROUNDS} times: a move under way, or keys being deleted or expiring`,
+  );
 }
 
 /**

@@ -103,26 +103,25 @@ export function openSlots(topology: Topology): OpenSlot[] {
 }
 
 /**
- * Slots (among `slots`, default all) whose owner or open state differs between two reads of the
- * cluster, sorted: a slot that moved, or began or finished moving, in between.
+ * Slots (among `slots`, default all) that moved, or began or finished moving, between two reads of
+ * the cluster: their owner, the masters that claim them in their own view, or their open state
+ * differ. Own views count because `owners` is a majority vote, which can lag behind a move that
+ * finished while gossip spreads it.
  */
 export function slotsChangedBetween(before: Topology, after: Topology, slots?: Iterable<number>): number[] {
-  const openStates = (t: Topology): Map<number, string> => {
-    const bySlot = new Map<number, string[]>();
-    for (const o of openSlots(t)) {
-      const list = bySlot.get(o.slot) ?? [];
-      list.push(`${o.nodeId} ${o.state} ${o.peerId}`);
-      bySlot.set(o.slot, list);
+  const stateOf = (t: Topology): string[] => {
+    const state = Array.from({ length: SLOT_COUNT }, (_, s) => `owner ${t.owners[s] ?? '-'}`);
+    for (const m of masters(t)) {
+      for (const r of m.slots) for (let s = r.start; s <= r.end; s++) state[s] += ` claimed ${m.id}`;
     }
-    return new Map([...bySlot].map(([slot, list]) => [slot, list.sort().join('|')]));
+    for (const o of openSlots(t)) state[o.slot] += ` ${o.nodeId} ${o.state} ${o.peerId}`;
+    return state;
   };
-  const was = openStates(before);
-  const is = openStates(after);
+  const was = stateOf(before);
+  const is = stateOf(after);
   const candidates =
     slots === undefined ? Array.from({ length: SLOT_COUNT }, (_, s) => s) : [...new Set(slots)];
-  return candidates
-    .filter((s) => before.owners[s] !== after.owners[s] || was.get(s) !== is.get(s))
-    .sort((a, b) => a - b);
+  return candidates.filter((s) => was[s] !== is[s]).sort((a, b) => a - b);
 }
 
 /** Compacts sorted or unsorted slot numbers into ranges: [0,1,2,5] → [{0,2},{5,5}]. */

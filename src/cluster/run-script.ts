@@ -48,8 +48,8 @@ export async function runScript(
 
 /**
  * runScript on a node that is IMPORTING the keys' slot: such a node answers a command on that slot
- * only right after ASKING, and ASKING covers exactly the next command, so both go in one pipeline
- * (written as one buffer: no other command of this connection can come between them). A script
+ * only right after ASKING, and ASKING covers exactly the next command. A pipeline queues both in one
+ * synchronous step, so no other command of this connection can come between them. A script
  * inherits the caller's ASKING, so the keys it reads by name are served too.
  */
 export async function runScriptAsking(
@@ -65,6 +65,8 @@ export async function runScriptAsking(
       .call('ASKING')
       .call(command, body, keys.length, ...keys, ...args)
       .exec();
+    const [askingError] = replies?.[0] ?? [new Error('no reply to ASKING')];
+    if (askingError) throw askingError;
     const [error, value] = replies?.[1] ?? [new Error(`no reply to ${command} after ASKING`), null];
     if (error) throw error;
     return value;

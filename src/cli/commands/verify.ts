@@ -74,7 +74,7 @@ export function verifyCommand(program: Command): void {
       const started = Date.now();
       const checksums = await clusterChecksums(nodes, {
         slots,
-        importers: await importersOfOpenSlots(topology, pool),
+        importers: await importersOfOpenSlots(topology, pool, slots),
         includeTtl: Boolean(flags.includeTtl),
         onProgress: (p) => bar?.update(p.slotsDone, { keys: formatCount(p.keysDone) }),
       });
@@ -127,14 +127,20 @@ export function verifyCommand(program: Command): void {
 }
 
 /**
- * Every open slot → connections to the masters importing it (none when only its owner has it
- * open): its keys may lie on any of them.
+ * Every open slot (among `slots`, default all) → connections to the masters importing it (none
+ * when only its owner has it open): its keys may lie on any of them.
  */
-async function importersOfOpenSlots(topology: Topology, pool: NodePool): Promise<Map<number, Redis[]>> {
+async function importersOfOpenSlots(
+  topology: Topology,
+  pool: NodePool,
+  slots: readonly number[] | undefined,
+): Promise<Map<number, Redis[]>> {
+  const wanted = slots ? new Set(slots) : null;
+  const chosen = ({ slot }: { slot: number }): boolean => wanted === null || wanted.has(slot);
   const out = new Map<number, Redis[]>();
   for (const m of masters(topology)) {
-    for (const { slot } of m.migrating) if (!out.has(slot)) out.set(slot, []);
-    for (const { slot } of m.importing) {
+    for (const { slot } of m.migrating.filter(chosen)) if (!out.has(slot)) out.set(slot, []);
+    for (const { slot } of m.importing.filter(chosen)) {
       const list = out.get(slot) ?? [];
       list.push(await pool.get(m));
       out.set(slot, list);

@@ -10,6 +10,7 @@ import {
   runCli,
   topologyOf,
   useCluster,
+  waitForPlanProgress,
   withClusterAndQueue,
   type CliResult,
   type LocalCluster,
@@ -112,6 +113,7 @@ describe('slotshift verify', () => {
         '--yes',
       ]);
       void applying.then((r) => (apply.result = r));
+      await waitForPlanProgress(queue.url, 1);
       const runs: CliResult[] = [];
       while (!apply.result) runs.push(await runCli(['verify', '--seed', seed, '--against', snap]));
       expect((await applying).code).toBe(0);
@@ -122,7 +124,7 @@ describe('slotshift verify', () => {
           expect(r.code).toBe(2);
         }
       }
-      // The loop ran while slots moved: at least one run saw a move under way.
+      // The loop started once slots moved: at least one run saw a move under way.
       expect(runs.some((r) => r.code === 2)).toBe(true);
       await expectSettled(moving);
       const after = await runCli(['verify', '--seed', seed, '--against', snap]);

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   addKey,
-  combineChecksums,
   EMPTY_CHECKSUM,
   foldDigests,
   isDigest,
@@ -109,20 +108,6 @@ describe('xor fold', () => {
         expect(fold(renamed)).not.toEqual(fold(m));
       }),
     );
-  });
-
-  it('a slot split over nodes combines to the fold of the whole slot, in any split', () => {
-    fc.assert(
-      fc.property(
-        fc.array(digest, { maxLength: 50 }),
-        fc.array(fc.integer({ min: 0, max: 2 })),
-        (ds, sides) => {
-          const parts = [0, 1, 2].map((side) => foldDigests(ds.filter((_, i) => (sides[i] ?? 0) === side)));
-          expect(combineChecksums(parts)).toEqual(foldDigests(ds));
-        },
-      ),
-    );
-    expect(combineChecksums([])).toEqual(EMPTY_CHECKSUM);
   });
 
   it('folds nothing to the empty checksum', () => {

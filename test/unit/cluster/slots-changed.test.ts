@@ -57,6 +57,17 @@ describe('slotsChangedBetween', () => {
     expect(slotsChangedBetween(migrating(1), importingToo)).toEqual([7]);
   });
 
+  it('names a slot another master claims in its own view before the majority view follows', () => {
+    const claimed = {
+      ...stable,
+      nodes: stable.nodes.map((n) =>
+        n.id === nodeId(1) ? { ...n, slots: [{ start: 7, end: 7 }, ...n.slots] } : n,
+      ),
+    };
+    expect(claimed.owners[7]).toBe(stable.owners[7]);
+    expect(slotsChangedBetween(stable, claimed)).toEqual([7]);
+  });
+
   it('looks only at the slots asked about', () => {
     const owners = evenOwners(3);
     owners[100] = 2;
