@@ -91,3 +91,33 @@ export function compareChecksums(a: readonly SlotChecksum[], b: readonly SlotChe
   }
   return out.sort((p, q) => p.slot - q.slot);
 }
+
+export interface SnapshotComparison {
+  readonly differences: SlotDifference[];
+  /** Slots checksummed now that the earlier snapshot does not list: not compared. */
+  readonly notInEarlier: number[];
+}
+
+/**
+ * A run of `verify --against`: `now` against an `earlier` snapshot, over the slots this run was
+ * asked to cover (`scope`; null: every slot). A slot outside the scope, or one the earlier snapshot
+ * does not list (taken with --slots), is not compared, so checking a few slots against a full
+ * snapshot, or everything against a partial one, shows only real differences. A slot the earlier
+ * snapshot lists that this run should have covered but did not (unowned now) is a difference.
+ */
+export function compareWithSnapshot(
+  earlier: ChecksumSnapshot,
+  now: ChecksumSnapshot,
+  scope: ReadonlySet<number> | null,
+): SnapshotComparison {
+  const covered = (c: SlotChecksum): boolean => scope === null || scope.has(c.slot);
+  const listed = new Set(earlier.slots.map((c) => c.slot));
+  const current = now.slots.filter(covered);
+  return {
+    differences: compareSnapshots(
+      { ...earlier, slots: earlier.slots.filter(covered) },
+      { ...now, slots: current.filter((c) => listed.has(c.slot)) },
+    ),
+    notInEarlier: current.filter((c) => !listed.has(c.slot)).map((c) => c.slot),
+  };
+}

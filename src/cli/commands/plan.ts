@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../output-file.js';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { NodePool, readTopology, type Topology } from '../../cluster/index.js';
@@ -72,7 +72,7 @@ export function planCommand(program: Command): void {
 export function writePlan(path: string, plan: Plan): void {
   if (!/\.(ya?ml|json)$/i.test(path))
     throw new InvalidOptionError('--output', `"${path}" must end in .yaml, .yml or .json`);
-  writeFileSync(path, /\.json$/i.test(path) ? planToJson(plan) + '\n' : planToYaml(plan));
+  writeOutputFile('--output', path, /\.json$/i.test(path) ? planToJson(plan) + '\n' : planToYaml(plan));
 }
 
 export function renderPlan(plan: Plan, topology: Topology, written?: string): string {

@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { assertWritable, writeOutputFile } from '../output-file.js';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import {
   clusterChecksums,
-  compareSnapshots,
+  compareWithSnapshot,
   SlotsMovingError,
   foldDigests,
   parseSnapshot,
@@ -47,6 +48,7 @@ export function verifyCommand(program: Command): void {
   ).action(async (flags: VerifyFlags) => {
     const seeds = seedsFrom(flags);
     const earlier = flags.against ? readSnapshot(flags.against) : null;
+    if (flags.save) assertWritable('--save', flags.save);
     const slots = flags.slots
       ? parseSlotList('--slots', flags.slots).flatMap((r) => range(r.start, r.end))
       : undefined;
@@ -90,19 +92,30 @@ export function verifyCommand(program: Command): void {
         takenAt: new Date(),
         includeTtl: Boolean(flags.includeTtl),
       });
-      if (flags.save) writeFileSync(flags.save, `${JSON.stringify(snapshot)}\n`);
+      if (flags.save) writeOutputFile('--save', flags.save, `${JSON.stringify(snapshot)}\n`);
       const keys = checksums.reduce((a, c) => a + c.keys, 0);
       const whole = foldDigests(checksums.map((c) => c.xor));
-      const differences: SlotDifference[] = earlier ? compareSnapshots(earlier, snapshot) : [];
+      const comparison = earlier
+        ? compareWithSnapshot(earlier, snapshot, slots ? new Set(slots) : null)
+        : { differences: [] as SlotDifference[], notInEarlier: [] };
+      const { differences, notInEarlier } = comparison;
       if (flags.json) {
+        const against = earlier
+          ? { file: flags.against, takenAt: earlier.takenAt, notInSnapshot: notInEarlier.length }
+          : null;
         process.stdout.write(
-          `${JSON.stringify({ slots: checksums.length, keys, checksum: whole.xor, seconds, saved: flags.save ?? null, differences }, null, 2)}\n`,
+          `${JSON.stringify({ slots: checksums.length, keys, checksum: whole.xor, seconds, saved: flags.save ?? null, against, differences }, null, 2)}\n`,
         );
       } else {
         process.stdout.write(
           `${formatCount(checksums.length)} slots, ${formatCount(keys)} keys checksummed in ${seconds.toFixed(1)} s; cluster checksum ${whole.xor}\n`,
         );
         if (flags.save) process.stdout.write(`snapshot written to ${flags.save}\n`);
+        if (earlier && notInEarlier.length > 0) {
+          process.stdout.write(
+            `${formatCount(notInEarlier.length)} slot(s) checked now are not in the snapshot and were not compared\n`,
+          );
+        }
         if (earlier) {
           process.stdout.write(
             differences.length === 0
@@ -156,7 +169,11 @@ function readSnapshot(path: string) {
   } catch (e) {
     throw new InvalidOptionError('--against', `cannot read snapshot ${path}: ${(e as Error).message}`);
   }
-  return parseSnapshot(json);
+  try {
+    return parseSnapshot(json);
+  } catch (e) {
+    throw new InvalidOptionError('--against', `${path}: ${(e as Error).message}`);
+  }
 }
 
 function range(start: number, end: number): number[] {

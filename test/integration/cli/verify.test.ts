@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
@@ -55,6 +55,53 @@ describe('slotshift verify', () => {
   it('--slots limits the work', async () => {
     const r = await runCli(['verify', '--seed', cluster.seeds[0]!, '--slots', '0-99,200', '--json']);
     expect((JSON.parse(r.stdout) as { slots: number }).slots).toBe(101);
+  });
+
+  it('checks a few slots against a full snapshot, and everything against a partial one, comparing only what both cover', async () => {
+    const full = join(dir, 'full.json');
+    const part = join(dir, 'part.json');
+    expect((await runCli(['verify', '--seed', cluster.seeds[0]!, '--save', full])).code).toBe(0);
+    const few = await runCli([
+      'verify',
+      '--seed',
+      cluster.seeds[0]!,
+      '--slots',
+      '0-10',
+      '--against',
+      full,
+      '--save',
+      part,
+    ]);
+    expect(few.stdout).toContain('matches the snapshot');
+    expect(few.code).toBe(0);
+    const all = await runCli(['verify', '--seed', cluster.seeds[0]!, '--against', part, '--json']);
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout)).toMatchObject({
+      differences: [],
+      against: { file: part, notInSnapshot: 16384 - 11 },
+    });
+  });
+
+  it('refuses a --save it cannot write before it starts, and names the snapshot file that is malformed', async () => {
+    const save = await runCli([
+      'verify',
+      '--seed',
+      cluster.seeds[0]!,
+      '--save',
+      join(dir, 'no-such-dir', 'x.json'),
+    ]);
+    expect(save.code).toBe(2);
+    expect(save.stderr).toContain('--save: cannot write');
+    expect(save.stdout).toBe('');
+    const wrong = join(dir, 'v2.json');
+    writeFileSync(
+      wrong,
+      JSON.stringify({ version: 2, takenAt: new Date().toISOString(), includeTtl: false, slots: [] }),
+    );
+    const against = await runCli(['verify', '--seed', cluster.seeds[0]!, '--against', wrong]);
+    expect(against.code).toBe(2);
+    expect(against.stderr).toContain(wrong);
+    expect(against.stderr).toContain('version');
   });
 
   it('a bad snapshot file is a clear error', async () => {

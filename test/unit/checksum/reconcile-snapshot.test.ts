@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assignSlots,
   compareSnapshots,
+  compareWithSnapshot,
   compileDigestOptions,
   parseSnapshot,
   reconcile,
@@ -92,6 +93,29 @@ describe('snapshots', () => {
     ]);
     expect(compareSnapshots(a, a)).toEqual([]);
     expect(() => compareSnapshots(a, { ...a, includeTtl: true })).toThrow(SnapshotMismatchError);
+  });
+
+  it('verify --against compares only slots both runs were meant to cover, and names a slot gone since', () => {
+    const at = { takenAt: new Date(0), includeTtl: false };
+    const full = takeSnapshot(
+      [0, 1, 2, 3].map((slot) => ({ slot, keys: slot, xor: `000000000000000${slot}` })),
+      at,
+    );
+    // A few slots checked against a full snapshot: the rest is not a difference.
+    const few = takeSnapshot(full.slots.slice(0, 2), at);
+    expect(compareWithSnapshot(full, few, new Set([0, 1]))).toEqual({ differences: [], notInEarlier: [] });
+    // Everything checked against a partial snapshot: the slots it lacks are named, not compared.
+    expect(compareWithSnapshot(few, full, null)).toEqual({ differences: [], notInEarlier: [2, 3] });
+    // A whole run no longer finds slot 3 (unowned now), and slot 1 changed.
+    const now = takeSnapshot(
+      [full.slots[0]!, { slot: 1, keys: 5, xor: '0000000000000005' }, full.slots[2]!],
+      at,
+    );
+    expect(compareWithSnapshot(full, now, null).differences).toEqual([
+      { slot: 1, a: { keys: 1, xor: '0000000000000001' }, b: { keys: 5, xor: '0000000000000005' } },
+      { slot: 3, a: { keys: 3, xor: '0000000000000003' }, b: null },
+    ]);
+    expect(compareWithSnapshot(full, now, new Set([0, 2])).differences).toEqual([]);
   });
 });
 
