@@ -41,10 +41,10 @@ interface Transfer {
  *
  * With `balanceBy: 'slots'` a master is balanced when its slot count is within `threshold` percent of
  * its target (largest-remainder share of the slots of the masters taking part). Only masters outside
- * that band are moved, and only as far as the band's edge, so no slot moves that need not; donors
- * never drop below, receivers never rise above their target. With stats, a donor gives the cheapest
- * block of consecutive slots (fewest bytes, else keys); without, whole short ranges first and the
- * rest from one end of a range.
+ * that band are moved, to their target; masters inside it are left alone unless the others' sums
+ * need them. Donors never drop below, receivers never rise above their target. With stats, a donor
+ * gives the cheapest block of consecutive slots (fewest bytes, else keys); without, whole short
+ * ranges first and the rest from one end of a range.
  *
  * With `keys`/`memory` the measure is spread in proportion to the weights (each master within
  * `threshold` percent of its share) while slot counts stay within `slotTolerance` percent of the slot
@@ -395,10 +395,15 @@ function placeBySlots(
   if (participants.every((p) => withinThreshold(p.slots, p.target, policy.threshold))) {
     return { moves: [], reason: REASON_ALREADY_BALANCED };
   }
-  // Masters outside their band must reach its edge; the side with less to do is topped up from
-  // masters that are inside their band but on the right side of their target.
-  const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bands[i]?.high ?? 0)));
-  const mustTake = participants.map((p, i) => Math.max(0, (bands[i]?.low ?? 0) - p.slots));
+  // Masters outside their band go to their target; the side with less to do is topped up from
+  // masters that are inside their band but on the right side of their target. Only to the band's
+  // edge would move a little less, but leave a new master short of its share for good (2% at the
+  // default threshold), which is not what a user scaling out asks for, nor what redis-cli does.
+  const outside = participants.map(
+    (p, i) => p.slots > (bands[i]?.high ?? 0) || p.slots < (bands[i]?.low ?? 0),
+  );
+  const mustGive = participants.map((p, i) => (outside[i] ? Math.max(0, p.slots - p.target) : 0));
+  const mustTake = participants.map((p, i) => (outside[i] ? Math.max(0, p.target - p.slots) : 0));
   const canGive = participants.map((p, i) => Math.max(0, p.slots - p.target) - (mustGive[i] ?? 0));
   const canTake = participants.map((p, i) => Math.max(0, p.target - p.slots) - (mustTake[i] ?? 0));
   const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);

@@ -104,6 +104,9 @@ describe('planMoves properties (balanceBy slots)', () => {
           expect(withinThreshold(have, target, p.policy.threshold)).toBe(true);
           // Integer targets are the rational share rounded (largest remainder): within one slot.
           expect(Math.abs(target - idealShare(p, id))).toBeLessThan(1);
+          // A master outside its band goes all the way to its target, not to the band's edge.
+          const before = p.before[id]?.slots ?? 0;
+          if (!withinThreshold(before, target, p.policy.threshold)) expect(have).toBe(target);
           if (givers.has(id)) expect(have).toBeGreaterThanOrEqual(target);
           if (takers.has(id)) expect(have).toBeLessThanOrEqual(target);
           expect(givers.has(id) && takers.has(id)).toBe(false);

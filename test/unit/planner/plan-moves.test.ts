@@ -58,6 +58,22 @@ describe('planMoves examples', () => {
     expect(plan.moves.every((m) => m.slot >= 4096)).toBe(true);
   });
 
+  it('gives new masters their whole share at the default threshold, as redis-cli does', () => {
+    const topology = topologyFromOwners(evenOwners(3), 6);
+    const plan = planMoves(topology, {}, { useEmptyMasters: true });
+    const after = countBy(simulatePlan(topology, plan).owners);
+    for (let m = 0; m < 6; m++) {
+      expect(after.get(nodeId(m))).toBe(plan.targets[nodeId(m)]);
+      expect(Math.abs((after.get(nodeId(m)) ?? 0) - SLOT_COUNT / 6)).toBeLessThan(1);
+    }
+    const reference = redisCliRebalance(topology, new Map(), { useEmpty: true });
+    expect(reference).not.toBe('no rebalancing needed');
+    // redis-cli rounds shares differently: it may move a slot or two more, never fewer.
+    const referenceMoves = (reference as unknown[]).length;
+    expect(plan.moves.length).toBeLessThanOrEqual(referenceMoves);
+    expect(plan.moves.length).toBeGreaterThanOrEqual(referenceMoves - 2);
+  });
+
   it('takes whole ranges and peels long ones from one end when stats are absent', () => {
     const owners = evenOwners(2);
     const topology = topologyFromOwners(owners, 3);
