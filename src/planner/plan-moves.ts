@@ -210,7 +210,7 @@ function buildParticipants(
   const total = owned.reduce((sum, o) => sum + o.length, 0);
   if (total > 0 && weights.every((w) => w === 0)) {
     throw new ImpossiblePolicyError(
-      `every master taking part has weight 0, so the ${total} slots they hold have nowhere to go; give some master a weight > 0 or pass useEmptyMasters`,
+      `every master taking part has weight 0, so the ${total} slots they hold have nowhere to go; give some master a weight > 0, or add an empty master and use it (--use-empty-masters, useEmptyMasters: true in a plan file)`,
     );
   }
   const targets = apportion(total, weights, pinnedCount);
