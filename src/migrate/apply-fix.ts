@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { masters, type NodePool, type Topology } from '../cluster/index.js';
 import { Migrator } from './migrator.js';
-import { planFix, slotsNeedingRepair, type FixAction, type SlotKeyCounts } from './plan-fix.js';
+import { planFix, slotsNeedingRepair, type FixAction, type FixRead, type SlotKeyCounts } from './plan-fix.js';
 
 /** Key counts of the slots `fix` looks at, on every reachable master (I/O side of `planFix`). */
 export async function readRepairCounts(pool: NodePool, topology: Topology): Promise<SlotKeyCounts> {
@@ -21,18 +21,35 @@ export async function readRepairCounts(pool: NodePool, topology: Topology): Prom
   return counts;
 }
 
-export async function computeFix(pool: NodePool, topology: Topology): Promise<FixAction[]> {
-  return planFix(topology, await readRepairCounts(pool, topology));
+export async function computeFix(pool: NodePool, topology: Topology): Promise<readonly FixAction[]> {
+  return (await readFix(pool, topology)).actions;
 }
 
-/** Carries out the actions in order; `finish-move` runs the same idempotent protocol as `apply`. */
+/** The repairs a topology needs, with the key counts they were planned from (see `stableRepairs`). */
+export async function readFix(pool: NodePool, topology: Topology): Promise<FixRead> {
+  const counts = await readRepairCounts(pool, topology);
+  return { actions: planFix(topology, counts), counts };
+}
+
+/** A repair that failed, with why; the others were still carried out. */
+export interface FailedRepair {
+  readonly action: FixAction;
+  readonly error: unknown;
+}
+
+/**
+ * Carries out the actions in order; `finish-move` runs the same idempotent protocol as `apply`. A
+ * repair that fails (a key on both sides with different content, a node that does not answer) does
+ * not stop the others: each slot is repaired on its own, and the failures are returned to report.
+ */
 export async function applyFix(
   pool: NodePool,
   topology: Topology,
   actions: readonly FixAction[],
   auth: { user?: string; password?: string },
   log?: Logger,
-): Promise<void> {
+): Promise<{ failed: FailedRepair[] }> {
+  const failed: FailedRepair[] = [];
   const byId = new Map(topology.nodes.map((n) => [n.id, n]));
   const node = (id: string) => {
     const n = byId.get(id);
@@ -41,6 +58,17 @@ export async function applyFix(
   };
   const migrator = new Migrator(pool, masters(topology), auth, undefined, undefined, log);
   for (const a of actions) {
+    try {
+      await applyOne(a);
+      log?.info({ slot: a.slot, action: a.kind, reason: a.reason }, 'fixed slot');
+    } catch (error) {
+      failed.push({ action: a, error });
+    }
+  }
+  await migrator.flush();
+  return { failed };
+
+  async function applyOne(a: FixAction): Promise<void> {
     switch (a.kind) {
       case 'close':
         await (await pool.get(node(a.node))).call('CLUSTER', 'SETSLOT', String(a.slot), 'STABLE');
@@ -70,7 +98,5 @@ export async function applyFix(
       case 'unfixable':
         break;
     }
-    log?.info({ slot: a.slot, action: a.kind, reason: a.reason }, 'fixed slot');
   }
-  await migrator.flush();
 }

@@ -270,9 +270,9 @@ async function migrateBusy(
   move: SlotMoveSpec,
   batch: readonly string[],
 ): Promise<number> {
-  if (!ctx.compareKeys) throw new BusyKeyConflictError(move.slot, batch);
+  if (!ctx.compareKeys) throw new BusyKeyConflictError(move.slot, batch, move.from, move.to);
   const { equal, different } = await ctx.compareKeys(source, target, batch);
-  if (different.length) throw new BusyKeyConflictError(move.slot, different);
+  if (different.length) throw new BusyKeyConflictError(move.slot, different, move.from, move.to);
   if (equal.length) await migrate(ctx, source, move.to, equal, await migrateTimeoutFor(ctx, source), true);
   return equal.length;
 }

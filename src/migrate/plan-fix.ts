@@ -185,3 +185,38 @@ function fewestSlots(topology: Topology): string | null {
   for (const o of topology.owners) if (o !== null && count.has(o)) count.set(o, count.get(o)! + 1);
   return [...count].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
 }
+
+/** One look at the cluster by `fix`: the repairs planned from it and the key counts they rest on. */
+export interface FixRead {
+  readonly actions: readonly FixAction[];
+  readonly counts: SlotKeyCounts;
+}
+
+/**
+ * The repairs `fix` may carry out: those of slots whose problem is the same in two reads some time
+ * apart (the same repairs, with keys on the same masters). A move under way (apply, a worker, the daemon,
+ * redis-cli) opens a slot, moves its keys and closes it, and the masters learn the new owner by
+ * gossip a moment later; a repair planned from such a moment undoes the move or races it. Slots seen
+ * in the second read only, or planned differently in the two, are `changing` and left alone. A slot
+ * only the first read needed no longer needs anything. Which masters hold keys is compared, not how
+ * many: clients writing to a slot a crash left open (new keys go to the importing side) change the
+ * counts without anything moving, and such a slot must still be repaired.
+ */
+export function stableRepairs(first: FixRead, second: FixRead): { actions: FixAction[]; changing: number[] } {
+  const bySlot = (read: FixRead): Map<number, string> => {
+    const groups = new Map<number, FixAction[]>();
+    for (const a of read.actions) groups.set(a.slot, [...(groups.get(a.slot) ?? []), a]);
+    const nodes = [...read.counts.keys()].sort();
+    return new Map(
+      [...groups].map(([slot, actions]) => [
+        slot,
+        JSON.stringify({ actions, holders: nodes.filter((n) => (read.counts.get(n)?.get(slot) ?? 0) > 0) }),
+      ]),
+    );
+  };
+  const before = bySlot(first);
+  const after = bySlot(second);
+  const changing = [...after].filter(([slot, seen]) => before.get(slot) !== seen).map(([slot]) => slot);
+  const skip = new Set(changing);
+  return { actions: second.actions.filter((a) => !skip.has(a.slot)), changing };
+}

@@ -1,7 +1,17 @@
 import type { Command } from 'commander';
-import { NodePool, readTopology } from '../../cluster/index.js';
+import { NodePool, formatRanges, readTopology, toRanges, type Topology } from '../../cluster/index.js';
+import { isSlotshiftError } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
-import { applyFix, computeFix, type FixAction } from '../../migrate/index.js';
+import {
+  BusyKeyConflictError,
+  SlotsStillChangingError,
+  applyFix,
+  computeFix,
+  readFix,
+  stableRepairs,
+  type FailedRepair,
+  type FixAction,
+} from '../../migrate/index.js';
 import {
   connectionFrom,
   seedsFrom,
@@ -10,12 +20,17 @@ import {
 } from '../connection-options.js';
 import { shortId } from '../format.js';
 import { confirmOrRefuse } from '../confirm.js';
+import { parsePositiveInt } from '../parse-flags.js';
 
 interface FixFlags extends ConnectionFlags {
   yes?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  recheckMs: string;
 }
+
+/** How far apart fix's two reads are: gossip settles a finished move within this, many times over. */
+const DEFAULT_RECHECK_MS = 1000;
 
 export function fixCommand(program: Command): void {
   withConnectionOptions(
@@ -25,26 +40,48 @@ export function fixCommand(program: Command): void {
         'Close open slots left by anything (slotshift, redis-cli, a crash): migrating/importing pairs,\n' +
           'one-sided open slots, uncovered slots, masters that disagree on an owner, and slots a dead\n' +
           'master no replica replaces still owns (given to the only live master holding their keys).\n' +
-          'Prints what it will do and asks first. A half-done move is finished towards its target, never undone.',
+          'Prints what it will do and asks first. A half-done move is finished towards its target, never undone.\n' +
+          'It reads the cluster twice, --recheck-ms apart, and repairs only what is the same in both: a slot\n' +
+          'that changed is being moved (apply, a worker, the daemon) and is left alone (exit 1, or 2 when\n' +
+          'nothing else was repaired).',
       )
       .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
       .option('--dry-run', 'only print what would be done')
-      .option('--json', 'print the actions as JSON (with --dry-run: and do nothing)'),
+      .option('--json', 'print the actions as JSON (with --dry-run: and do nothing)')
+      .option(
+        '--recheck-ms <ms>',
+        'read the cluster twice this far apart; repair only the problems seen in both reads',
+        String(DEFAULT_RECHECK_MS),
+      ),
   ).action(async (flags: FixFlags) => {
     const seeds = seedsFrom(flags);
     const connection = connectionFrom(flags);
+    const recheckMs = parsePositiveInt('--recheck-ms', flags.recheckMs);
     const pool = new NodePool(connection);
     try {
-      const topology = await readTopology(pool, seeds);
-      const actions = await computeFix(pool, topology);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ actions }, null, 2)}\n`);
-      else process.stdout.write(renderActions(actions));
-      if (actions.length === 0 || flags.dryRun) return;
+      const first = await readFix(pool, await readTopology(pool, seeds));
+      let actions: readonly FixAction[] = [];
+      let changing: number[] = [];
+      let topology: Topology | null = null;
+      if (first.actions.length > 0) {
+        // A move under way looks like a repair for a moment (an open slot, an owner not yet
+        // gossiped); only a problem that outlasts the pause is one to repair.
+        await new Promise((r) => setTimeout(r, recheckMs));
+        topology = await readTopology(pool, seeds);
+        ({ actions, changing } = stableRepairs(first, await readFix(pool, topology)));
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify({ actions, changing }, null, 2)}\n`);
+      else process.stdout.write(renderActions(actions, changing, first.actions.length > 0));
+      if (flags.dryRun || !topology) return;
+      if (actions.length === 0) {
+        if (changing.length) throw new SlotsStillChangingError(changing, recheckMs);
+        return;
+      }
       if (!(await confirmOrRefuse(flags.yes, `apply ${actions.length} repair(s)?`))) {
         process.exitCode = 2;
         return;
       }
-      await applyFix(
+      const { failed } = await applyFix(
         pool,
         topology,
         actions,
@@ -52,21 +89,67 @@ export function fixCommand(program: Command): void {
         createLogger(),
       );
       const after = await computeFix(pool, await readTopology(pool, seeds));
+      process.stdout.write(renderOutcome(actions, failed, changing, recheckMs));
       const unfixable = actions.filter((a) => a.kind === 'unfixable').length;
       process.stdout.write(
         after.length === 0
           ? 'cluster repaired: no open slots left\n'
-          : `${after.length} problem(s) remain:\n${renderActions(after)}`,
+          : `${after.length} problem(s) remain:\n${renderActions(after, [], true)}`,
       );
-      if (after.length > 0 || unfixable > 0) process.exitCode = 1;
+      if (after.length > 0 || unfixable > 0 || failed.length > 0 || changing.length > 0) process.exitCode = 1;
     } finally {
       await pool.close();
     }
   });
 }
 
-function renderActions(actions: readonly FixAction[]): string {
-  if (actions.length === 0) return 'nothing to fix: no open, uncovered or disputed slots\n';
+/**
+ * The per-slot tally after repairs: how many slots were repaired, and for each one left, why and
+ * what to do. A failed repair does not stop the others, so this is what a user reads first.
+ */
+function renderOutcome(
+  actions: readonly FixAction[],
+  failed: readonly FailedRepair[],
+  changing: readonly number[],
+  recheckMs: number,
+): string {
+  const tried = new Set(actions.filter((a) => a.kind !== 'unfixable').map((a) => a.slot));
+  const failedSlots = new Set(failed.map((f) => f.action.slot));
+  const unfixable = new Set(actions.filter((a) => a.kind === 'unfixable').map((a) => a.slot));
+  const total = new Set([...tried, ...unfixable, ...changing]).size;
+  const left = new Set([...failedSlots, ...unfixable, ...changing]);
+  const repaired = [...tried].filter((s) => !left.has(s)).length;
+  if (left.size === 0) return `${repaired} of ${total} slot(s) repaired\n`;
+  const lines = [`${repaired} of ${total} slot(s) repaired, ${left.size} left:`];
+  for (const f of failed) lines.push(`  slot ${f.action.slot}: ${failureText(f.error)}`);
+  if (unfixable.size)
+    lines.push(
+      `  slot${unfixable.size > 1 ? 's' : ''} ${formatRanges(toRanges(unfixable))}: cannot be fixed automatically (see above)`,
+    );
+  if (changing.length)
+    lines.push(
+      `  slot${changing.length > 1 ? 's' : ''} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING} between two reads ${recheckMs} ms apart; left alone. ${RUN_AGAIN}`,
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+const STILL_CHANGING = 'still changing (a move under way?)';
+const RUN_AGAIN =
+  'If no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, run slotshift fix again';
+
+function failureText(error: unknown): string {
+  // The conflict is resolved by hand, then by fix again: the error's default advice is for apply.
+  if (error instanceof BusyKeyConflictError) return error.forCommand('slotshift fix').message;
+  const message = error instanceof Error ? error.message : String(error);
+  return isSlotshiftError(error) ? message : `${message}; run slotshift fix again`;
+}
+
+function renderActions(
+  actions: readonly FixAction[],
+  changing: readonly number[],
+  sawProblems: boolean,
+): string {
+  if (!sawProblems) return 'nothing to fix: no open, uncovered or disputed slots\n';
   const what = (a: FixAction): string => {
     switch (a.kind) {
       case 'finish-move':
@@ -93,5 +176,10 @@ function renderActions(actions: readonly FixAction[]): string {
   const lines = runs.map((r) =>
     r.first === r.last ? `slot ${r.first}: ${r.text}` : `slots ${r.first}-${r.last}: ${r.text}`,
   );
+  if (changing.length)
+    lines.push(
+      `slot${changing.length > 1 ? 's' : ''} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING}; left alone`,
+    );
+  if (lines.length === 0) lines.push('nothing to fix: the problems seen a moment ago are gone');
   return `${lines.join('\n')}\n`;
 }

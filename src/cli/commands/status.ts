@@ -40,6 +40,8 @@ export function statusCommand(program: Command): void {
   });
 }
 
+const NOTHING_MOVING = 'no slotshift apply, worker or daemon (nor redis-cli --cluster) is running';
+
 export function renderStatus(report: StatusReport): string {
   const table = new Table({
     head: ['master', 'id', 'slots', 'share', 'keys', 'memory', 'replicas', 'state'],
@@ -60,7 +62,11 @@ export function renderStatus(report: StatusReport): string {
   }
   const lines = [`cluster_state: ${report.clusterState}`, table.toString()];
   if (report.openSlots.length) {
-    lines.push(`open slots (${report.openSlots.length}; close them with slotshift fix):`);
+    // A move under way (apply, a worker, the daemon) opens slots too: fix is for what a stopped move
+    // left open, and run during a move it would race it.
+    lines.push(
+      `open slots (${report.openSlots.length}; a move under way shows its slots here: if ${NOTHING_MOVING}, close them with slotshift fix):`,
+    );
     for (const o of report.openSlots) {
       lines.push(
         `  slot ${o.slot}: ${shortId(o.nodeId)} ${o.state} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}`,
@@ -76,7 +82,10 @@ export function renderStatus(report: StatusReport): string {
   if (report.uncoveredSlots)
     lines.push(`uncovered slots: ${report.uncoveredSlots} (no master serves them; run slotshift fix)`);
   if (!report.agreed) {
-    lines.push(`nodes disagree on the slot map (${report.disagreements.length} shown; run slotshift fix):`);
+    // Masters learn a moved slot's owner by gossip, a moment after the move: normal during a rebalance.
+    lines.push(
+      `nodes disagree on the slot map (${report.disagreements.length} shown; normal for a moment after a slot moves: if it lasts and ${NOTHING_MOVING}, run slotshift fix):`,
+    );
     for (const d of report.disagreements.slice(0, 10)) {
       lines.push(
         `  slot ${d.slot}: ${shortId(d.nodeId)} sees ${d.seen ? shortId(d.seen) : 'no owner'}, others ${d.expected ? shortId(d.expected) : 'no owner'}`,

@@ -100,6 +100,42 @@ describe('slotshift fix', () => {
     await expectKeysServed(keys);
   });
 
+  it('repairs the other slots when one has a key on both sides with different content, and says how to resolve it', async () => {
+    const halfMoved = async (slot: number) => {
+      const keys = await keysIn(slot, 6);
+      await call(b, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', a.id);
+      await call(a, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', b.id);
+      await call(a, 'MIGRATE', b.host, String(b.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 3));
+      return keys;
+    };
+    const repairable = [];
+    for (let s = 2100; s < 2106; s++) repairable.push(...(await halfMoved(s)));
+    const keys = await halfMoved(2106);
+    // A copy of a key not yet moved, with other content, on the importing side (as a MIGRATE that
+    // timed out after the target restored it, then a write on the source, would leave it).
+    const conflict = keys[5]!;
+    const cb = cluster.connect(b);
+    await cb.pipeline().call('ASKING').set(conflict, 'other').exec();
+    const r = await fix();
+    expect(r.stdout).toContain('6 of 7 slot(s) repaired, 1 left:');
+    expect(r.stdout).toContain(
+      `slot 2106: key ${JSON.stringify(conflict)} exists on both the source ${a.addr} and the target ${b.addr}, with different content`,
+    );
+    expect(r.stdout).toContain('then run slotshift fix again');
+    expect(r.stdout).toContain(`in one session of redis-cli -h ${b.host} -p ${b.port}, send ASKING, GET`);
+    // It ran and changed slots: 1 (a problem left), not 2 (nothing changed).
+    expect(r.code).toBe(1);
+    for (let s = 2100; s < 2106; s++)
+      await expectKeysServed(repairable.filter((k) => k.startsWith(tagFor(s))));
+    // The advice works: delete the wrong copy with ASKING, run fix again.
+    await cb.pipeline().call('ASKING').del(conflict).exec();
+    cb.disconnect();
+    const again = await fix();
+    expect(again.code).toBe(0);
+    await expectSettled(cluster);
+    await expectKeysServed(keys);
+  });
+
   it('assigns an uncovered slot', async () => {
     for (const n of cluster.nodes) await call(n, 'CLUSTER', 'DELSLOTS', '500');
     const before = await topologyOf(cluster);
@@ -122,6 +158,7 @@ describe('slotshift fix', () => {
     const r = await runCli(['fix', '--seed', cluster.seeds[0]!, '--dry-run', '--json']);
     expect(JSON.parse(r.stdout)).toEqual({
       actions: [expect.objectContaining({ kind: 'close', slot: 600, node: b.id })],
+      changing: [],
     });
     expect(openSlots(await topologyOf(cluster))).toHaveLength(1);
     await fix();

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildTopology, parseClusterNodes, type Topology } from '../../../src/cluster/index.js';
-import { planFix, slotsNeedingRepair, type SlotKeyCounts } from '../../../src/migrate/index.js';
+import {
+  planFix,
+  slotsNeedingRepair,
+  stableRepairs,
+  type SlotKeyCounts,
+} from '../../../src/migrate/index.js';
 
 // Node ids: S a master, T a target that died, H the replica elected in its place, O another master.
 const id = (c: string): string => c.repeat(40);
@@ -79,5 +84,89 @@ describe('planFix: slots a dead master still owns', () => {
       [O, 'master', '-', '6001-16383'],
     );
     expect(slotsNeedingRepair(t)).toEqual([]);
+  });
+});
+
+/**
+ * A topology where each master sees the rows given, with its own slots replaced by `own[id]` in its
+ * own view (open slots such as `[20->-<id>]` appear only there) and `views[id]` replacing a whole
+ * view (a master that has not yet heard of a move). The seed is the first row.
+ */
+function viewed(
+  rows: Array<[string, string]>,
+  own: Record<string, string> = {},
+  views: Record<string, Record<string, string>> = {},
+): Topology {
+  const text = (me: string) =>
+    rows
+      .map(([n, slots]) => {
+        const mine = n === me ? (own[n] ?? slots) : (views[me]?.[n] ?? slots);
+        const flags = n === me ? 'myself,master' : 'master';
+        return `${n} 127.0.0.1:${port[n]}@${port[n]! + 10000} ${flags} - 0 0 1 connected ${mine}`.trim();
+      })
+      .join('\n');
+  const ownViews = new Map(rows.map(([n]) => [n, parseClusterNodes(text(n))]));
+  return buildTopology({ seedView: ownViews.get(rows[0]![0])!, ownViews, shards: null });
+}
+
+describe('stableRepairs: only problems the same in two reads are repaired', () => {
+  const read = (t: Topology, c: SlotKeyCounts) => ({ actions: planFix(t, c), counts: c });
+  const base: Array<[string, string]> = [
+    [H, '5001-6000'],
+    [S, '0-5000'],
+    [O, '6001-16383'],
+    [TR, ''],
+  ];
+
+  it('leaves alone a slot whose repair differs between the reads, and repairs one that is the same', () => {
+    // Slot 20 stays half moved between both reads (a crashed move); slot 30 opens only in the
+    // second (a move starting).
+    const first = viewed(base, { [S]: `0-5000 [20->-${O}]`, [O]: `6001-16383 [20-<-${S}]` });
+    const second = viewed(base, {
+      [S]: `0-5000 [20->-${O}] [30->-${O}]`,
+      [O]: `6001-16383 [20-<-${S}]`,
+    });
+    const c = counts([
+      [S, 20, 5],
+      [O, 20, 2],
+      [S, 30, 9],
+    ]);
+    const { actions, changing } = stableRepairs(read(first, c), read(second, c));
+    expect(actions).toEqual([expect.objectContaining({ kind: 'finish-move', slot: 20, from: S, to: O })]);
+    expect(changing).toEqual([30]);
+  });
+
+  it('does not move a just-moved slot back to its old owner when the next read shows the move done', () => {
+    // Slot 10 has just moved from S to TR: both have closed it, H and O have not heard yet, and the
+    // seed H breaks the tie for S. Planned from this read alone, TR's keys go back to S (what QA saw).
+    const moved: Array<[string, string]> = [
+      [H, '5001-6000'],
+      [S, '0-9 11-5000'],
+      [O, '6001-16383'],
+      [TR, '10'],
+    ];
+    const old = { [S]: '0-5000', [TR]: '' };
+    const justMoved = viewed(moved, {}, { [H]: old, [O]: old });
+    const c = counts([[TR, 10, 4]]);
+    expect(planFix(justMoved, c)).toContainEqual(
+      expect.objectContaining({ kind: 'finish-move', slot: 10, from: TR, to: S }),
+    );
+    expect(stableRepairs(read(justMoved, c), read(viewed(moved), c))).toEqual({ actions: [], changing: [] });
+  });
+
+  it('counts a slot as changing when its keys reach another master between the reads, not when their number grows', () => {
+    const t = viewed(base, { [S]: `0-5000 [40->-${O}]` });
+    const start = read(t, counts([[S, 40, 9]]));
+    const written = read(t, counts([[S, 40, 12]]));
+    const arrived = read(
+      t,
+      counts([
+        [S, 40, 5],
+        [O, 40, 4],
+      ]),
+    );
+    expect(start.actions).toEqual([expect.objectContaining({ kind: 'close', slot: 40, node: S })]);
+    expect(stableRepairs(start, written)).toEqual({ actions: start.actions, changing: [] });
+    expect(stableRepairs(start, arrived)).toEqual({ actions: [], changing: [40] });
   });
 });
