@@ -115,6 +115,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   const keys = daemonKeys(queueName);
   const log = o.log.child({ component: 'daemon' });
   const clock = o.now ?? ((): Date => new Date());
+  // A plan file that does not load at start-up is a mistake to fix before the daemon runs (exit 2,
+  // with its file, line and field): before, the daemon started, said it was ready, and logged the
+  // same error every round. One that breaks later keeps the daemon up, not ready (see `ready`).
+  loadPlanFiles(o.plans);
   const metrics = createDaemonMetrics({ processMetrics: o.processMetrics });
 
   // Commands of the daemon itself fail fast when the queue Redis is away (the round reports it);
@@ -135,6 +139,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   let topology: Topology | null = null;
   let topologyOk = false;
   let windows: WindowStatus[] = [];
+  /** Why the plan files cannot be used (the last round's error), or null when they can. */
+  let plansProblem: string | null = null;
 
   const setState = (next: DaemonState, bindings: Record<string, unknown> = {}): void => {
     if (next === state) return;
@@ -151,32 +157,6 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     if (isSlotshiftError(err) && err.retryable) log.warn({ err }, `${what}; retrying next round`);
     else log.error({ err }, what);
   };
-
-  const worker: SlotWorker = startSlotWorker({
-    queueUrl: o.queueUrl,
-    queueName,
-    cluster: o.connection,
-    concurrency: o.workers.concurrency,
-    perNodeLimit: o.workers.perNodeLimit,
-    ...(o.migrator ? { migrator: o.migrator } : {}),
-    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
-    log: o.log,
-  });
-  worker.worker.on('completed', (job, result) => {
-    if (job.name !== MOVE_SLOT_JOB) return;
-    if (result.outcome === 'cancelled') {
-      metrics.slotsCancelled.inc();
-      return;
-    }
-    metrics.slotsMoved.inc();
-    metrics.keysMoved.inc(result.keys);
-    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
-  });
-  worker.worker.on('failed', (job, err) => {
-    metrics.errors.inc({ kind: err.name });
-    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
-      metrics.slotsFailed.inc();
-  });
 
   const renewLease = async (): Promise<void> => {
     try {
@@ -227,6 +207,21 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     };
   };
 
+  /**
+   * The plan files, noting whether they load: a file edited into a mistake while the daemon runs
+   * makes it not ready (GET /readyz 503, with the error) until it is fixed.
+   */
+  const readPlans = (): PlanFile[] => {
+    try {
+      const files = loadPlanFiles(o.plans);
+      plansProblem = null;
+      return files;
+    } catch (e) {
+      plansProblem = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+  };
+
   /** One observe → decide → act round. Only the lease holder plans and enqueues. */
   const round = async (): Promise<void> => {
     const now = clock();
@@ -239,7 +234,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       throw e;
     }
     const queueHome = await locateQueue(o.queueUrl, queueName, topology);
-    const files = loadPlanFiles(o.plans);
+    const files = readPlans();
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
 
@@ -331,24 +326,6 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     }
     return ms;
   };
-  // The lease first, so the first round already knows whether it may plan.
-  await renewLease();
-  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
-  const loop = (async (): Promise<void> => {
-    while (!stopping) {
-      await runRound();
-      if (stopping) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, sleepMs());
-        wakeUp = (): void => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wakeUp = null;
-    }
-  })();
-
   const status = async (): Promise<DaemonStatus> => {
     const [holder, held, plan] = await Promise.all([
       lease.holder(),
@@ -393,8 +370,12 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
             ),
             new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
           ]);
-          const checks = { queue, cluster: topologyOk };
-          return { ready: queue && topologyOk, checks };
+          const checks = { queue, cluster: topologyOk, plans: plansProblem === null };
+          return {
+            ready: queue && topologyOk && plansProblem === null,
+            checks,
+            ...(plansProblem === null ? {} : { reason: `plan files: ${plansProblem}` }),
+          };
         },
         pause: async () => {
           await planQueue.pause();
@@ -421,14 +402,55 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       { listen: o.listen, token: o.token, log },
     );
   } catch (e) {
-    stopping = true;
-    wake();
-    await loop;
-    clearInterval(leaseTimer);
-    await worker.close();
+    // Listening comes before the workers, the lease and the first round, so a daemon that cannot
+    // serve its address takes no role and moves nothing.
     await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
     throw e;
   }
+
+  const worker: SlotWorker = startSlotWorker({
+    queueUrl: o.queueUrl,
+    queueName,
+    cluster: o.connection,
+    concurrency: o.workers.concurrency,
+    perNodeLimit: o.workers.perNodeLimit,
+    ...(o.migrator ? { migrator: o.migrator } : {}),
+    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
+    log: o.log,
+  });
+  worker.worker.on('completed', (job, result) => {
+    if (job.name !== MOVE_SLOT_JOB) return;
+    if (result.outcome === 'cancelled') {
+      metrics.slotsCancelled.inc();
+      return;
+    }
+    metrics.slotsMoved.inc();
+    metrics.keysMoved.inc(result.keys);
+    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
+  });
+  worker.worker.on('failed', (job, err) => {
+    metrics.errors.inc({ kind: err.name });
+    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
+      metrics.slotsFailed.inc();
+  });
+  // The lease first, so the first round already knows whether it may plan.
+  await renewLease();
+  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
+  const loop = (async (): Promise<void> => {
+    while (!stopping) {
+      await runRound();
+      if (stopping) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, sleepMs());
+        wakeUp = (): void => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  })();
+
   log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
 
   let stopped: Promise<void> | null = null;
