@@ -222,6 +222,48 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     }
   };
 
+  /**
+   * A window that opened since the last round, and at start-up every window (open until, or next
+   * opening): before, only a window's close was logged.
+   */
+  let windowsLogged = false;
+  const logWindows = (wasOpen: ReadonlyMap<string, boolean>): void => {
+    for (const w of windows) {
+      if (w.cron === null) continue;
+      if (!windowsLogged || !wasOpen.has(w.file)) {
+        log.info(
+          { plan: w.plan, cron: w.cron, open: w.open, closesAt: w.closesAt, nextOpen: w.nextOpen },
+          w.open ? `window open until ${w.closesAt}` : `window closed; next opens ${w.nextOpen}`,
+        );
+      } else if (w.open && wasOpen.get(w.file) === false) {
+        log.info({ plan: w.plan, closesAt: w.closesAt }, `window opened; closes ${w.closesAt}`);
+      }
+    }
+    windowsLogged = true;
+  };
+
+  /** The plan this daemon saw unfinished as leader: its end is summarised once, as apply does. */
+  let followedPlan: string | null = null;
+  const logFinished = async (planId: string, total: number): Promise<void> => {
+    const p = await planQueue.progress(planId, total);
+    const summary = {
+      planId,
+      total,
+      moved: p.done,
+      failed: p.failed,
+      cancelled: p.cancelled,
+      keys: p.keys,
+      bytes: p.bytes,
+      verified: p.verified,
+      mismatches: p.mismatches,
+    };
+    const text =
+      `plan finished: ${p.done} of ${total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ` +
+      `${p.keys} keys, ${p.verified} verified, ${p.mismatches} mismatches`;
+    if (p.failed > 0 || p.mismatches > 0) log.warn(summary, text);
+    else log.info(summary, text);
+  };
+
   /** One observe → decide → act round. Only the lease holder plans and enqueues. */
   const round = async (): Promise<void> => {
     const now = clock();
@@ -235,14 +277,21 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     }
     const queueHome = await locateQueue(o.queueUrl, queueName, topology);
     const files = readPlans();
+    const wasOpen = new Map(windows.map((w) => [w.file, w.open]));
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
+    logWindows(wasOpen);
 
     const plan = await currentPlanStatus();
     metrics.planInFlight.set(plan && !plan.finished ? 1 : 0);
     if (!leader) {
       setState('idle', { role: 'standby' });
       return;
+    }
+    if (plan && !plan.finished) followedPlan = plan.planId;
+    if (plan?.finished && plan.planId === followedPlan) {
+      followedPlan = null;
+      await logFinished(plan.planId, plan.total);
     }
     if (plan?.finished) {
       // A target killed just after taking its last slots of the plan leaves them to no live owner
@@ -255,9 +304,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       // A plan the daemon enqueued stops at its window's end; the next window re-plans from the
       // live cluster, so it continues where it stopped. A plan `apply` enqueued is left alone.
       if (plan.planFile !== null && !plan.cancelling && !(source?.open ?? false)) {
+        const waiting = await planQueue.waitingSlots(plan.planId, plan.total);
         await planQueue.cancel(plan.planId);
         log.info(
-          { planId: plan.planId, done: plan.done, total: plan.total, plan: source?.plan },
+          { planId: plan.planId, done: plan.done, total: plan.total, cancelled: waiting, plan: source?.plan },
           'window closed: slots not yet started are cancelled, slots in flight finish',
         );
         setState('draining', { planId: plan.planId });
