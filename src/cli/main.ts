@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isSlotshiftError } from '../errors/index.js';
+import { logLevelFromEnv } from '../log/index.js';
 import { applyCommand } from './commands/apply.js';
 import { controlCommands } from './commands/control.js';
 import { daemonCommand } from './commands/daemon.js';
@@ -29,7 +30,10 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--debug', 'show stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Before any command runs, so a bad level is one clear error for all of them (not only for
+    // those that make a logger, and not midway through one).
+    .hook('preAction', () => void logLevelFromEnv());
   statusCommand(program);
   planCommand(program);
   applyCommand(program);

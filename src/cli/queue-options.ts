@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { InvalidOptionError, QueueMovedError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { parsePositiveInt } from './parse-flags.js';
-import { DEFAULT_NICE, DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS } from '../queue/index.js';
+import { DEFAULT_NICE, DEFAULT_QUEUE_NAME, DEFAULT_WORKER_LIMITS, queueDatabase } from '../queue/index.js';
 
 export interface QueueFlags {
   queue?: string;
@@ -40,6 +40,8 @@ export function queueUrlFrom(flags: QueueFlags): string {
   } catch {
     throw new InvalidOptionError('--queue', `"${flags.queue}" is not a redis:// or rediss:// URL`);
   }
+  // A malformed database part is refused before anything connects; probeQueue checks it exists.
+  queueDatabase(flags.queue);
   return flags.queue;
 }
 

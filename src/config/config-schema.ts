@@ -4,6 +4,7 @@ import { parseAddress } from '../cluster/index.js';
 import { DEFAULT_WORKER_LIMITS } from '../queue/worker-limits.js';
 import { DEFAULT_MOVE_SETTINGS, type MoveSettings } from '../migrate/migrator.js';
 import { byteSize, strictObject } from './units.js';
+import { LOG_LEVELS } from '../log/logger.js';
 
 const INLINE_SECRET =
   'secrets are never written in the config file; name an environment variable (passwordEnv) or a file (passwordFile) that holds it';
@@ -81,7 +82,7 @@ const HttpSchema = strictObject(
   path: ['tokenFile'],
 });
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export { LOG_LEVELS };
 
 /** The config file as written: strict, every optional field may be left out. */
 export const ConfigFileSchema = strictObject({

@@ -115,6 +115,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   const keys = daemonKeys(queueName);
   const log = o.log.child({ component: 'daemon' });
   const clock = o.now ?? ((): Date => new Date());
+  // A plan file that does not load at start-up is a mistake to fix before the daemon runs (exit 2,
+  // with its file, line and field): before, the daemon started, said it was ready, and logged the
+  // same error every round. One that breaks later keeps the daemon up, not ready (see `ready`).
+  loadPlanFiles(o.plans);
   const metrics = createDaemonMetrics({ processMetrics: o.processMetrics });
 
   // Commands of the daemon itself fail fast when the queue Redis is away (the round reports it);
@@ -135,6 +139,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   let topology: Topology | null = null;
   let topologyOk = false;
   let windows: WindowStatus[] = [];
+  /** Why the plan files cannot be used (the last round's error), or null when they can. */
+  let plansProblem: string | null = null;
 
   const setState = (next: DaemonState, bindings: Record<string, unknown> = {}): void => {
     if (next === state) return;
@@ -151,32 +157,6 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     if (isSlotshiftError(err) && err.retryable) log.warn({ err }, `${what}; retrying next round`);
     else log.error({ err }, what);
   };
-
-  const worker: SlotWorker = startSlotWorker({
-    queueUrl: o.queueUrl,
-    queueName,
-    cluster: o.connection,
-    concurrency: o.workers.concurrency,
-    perNodeLimit: o.workers.perNodeLimit,
-    ...(o.migrator ? { migrator: o.migrator } : {}),
-    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
-    log: o.log,
-  });
-  worker.worker.on('completed', (job, result) => {
-    if (job.name !== MOVE_SLOT_JOB) return;
-    if (result.outcome === 'cancelled') {
-      metrics.slotsCancelled.inc();
-      return;
-    }
-    metrics.slotsMoved.inc();
-    metrics.keysMoved.inc(result.keys);
-    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
-  });
-  worker.worker.on('failed', (job, err) => {
-    metrics.errors.inc({ kind: err.name });
-    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
-      metrics.slotsFailed.inc();
-  });
 
   const renewLease = async (): Promise<void> => {
     try {
@@ -227,6 +207,63 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     };
   };
 
+  /**
+   * The plan files, noting whether they load: a file edited into a mistake while the daemon runs
+   * makes it not ready (GET /readyz 503, with the error) until it is fixed.
+   */
+  const readPlans = (): PlanFile[] => {
+    try {
+      const files = loadPlanFiles(o.plans);
+      plansProblem = null;
+      return files;
+    } catch (e) {
+      plansProblem = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+  };
+
+  /**
+   * A window that opened since the last round, and at start-up every window (open until, or next
+   * opening): before, only a window's close was logged.
+   */
+  let windowsLogged = false;
+  const logWindows = (wasOpen: ReadonlyMap<string, boolean>): void => {
+    for (const w of windows) {
+      if (w.cron === null) continue;
+      if (!windowsLogged || !wasOpen.has(w.file)) {
+        log.info(
+          { plan: w.plan, cron: w.cron, open: w.open, closesAt: w.closesAt, nextOpen: w.nextOpen },
+          w.open ? `window open until ${w.closesAt}` : `window closed; next opens ${w.nextOpen}`,
+        );
+      } else if (w.open && wasOpen.get(w.file) === false) {
+        log.info({ plan: w.plan, closesAt: w.closesAt }, `window opened; closes ${w.closesAt}`);
+      }
+    }
+    windowsLogged = true;
+  };
+
+  /** The plan this daemon saw unfinished as leader: its end is summarised once, as apply does. */
+  let followedPlan: string | null = null;
+  const logFinished = async (planId: string, total: number): Promise<void> => {
+    const p = await planQueue.progress(planId, total);
+    const summary = {
+      planId,
+      total,
+      moved: p.done,
+      failed: p.failed,
+      cancelled: p.cancelled,
+      keys: p.keys,
+      bytes: p.bytes,
+      verified: p.verified,
+      mismatches: p.mismatches,
+    };
+    const text =
+      `plan finished: ${p.done} of ${total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ` +
+      `${p.keys} keys, ${p.verified} verified, ${p.mismatches} mismatches`;
+    if (p.failed > 0 || p.mismatches > 0) log.warn(summary, text);
+    else log.info(summary, text);
+  };
+
   /** One observe → decide → act round. Only the lease holder plans and enqueues. */
   const round = async (): Promise<void> => {
     const now = clock();
@@ -239,15 +276,22 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       throw e;
     }
     const queueHome = await locateQueue(o.queueUrl, queueName, topology);
-    const files = loadPlanFiles(o.plans);
+    const files = readPlans();
+    const wasOpen = new Map(windows.map((w) => [w.file, w.open]));
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
+    logWindows(wasOpen);
 
     const plan = await currentPlanStatus();
     metrics.planInFlight.set(plan && !plan.finished ? 1 : 0);
     if (!leader) {
       setState('idle', { role: 'standby' });
       return;
+    }
+    if (plan && !plan.finished) followedPlan = plan.planId;
+    if (plan?.finished && plan.planId === followedPlan) {
+      followedPlan = null;
+      await logFinished(plan.planId, plan.total);
     }
     if (plan?.finished) {
       // A target killed just after taking its last slots of the plan leaves them to no live owner
@@ -260,9 +304,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       // A plan the daemon enqueued stops at its window's end; the next window re-plans from the
       // live cluster, so it continues where it stopped. A plan `apply` enqueued is left alone.
       if (plan.planFile !== null && !plan.cancelling && !(source?.open ?? false)) {
+        const waiting = await planQueue.waitingSlots(plan.planId, plan.total);
         await planQueue.cancel(plan.planId);
         log.info(
-          { planId: plan.planId, done: plan.done, total: plan.total, plan: source?.plan },
+          { planId: plan.planId, done: plan.done, total: plan.total, cancelled: waiting, plan: source?.plan },
           'window closed: slots not yet started are cancelled, slots in flight finish',
         );
         setState('draining', { planId: plan.planId });
@@ -331,24 +376,6 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     }
     return ms;
   };
-  // The lease first, so the first round already knows whether it may plan.
-  await renewLease();
-  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
-  const loop = (async (): Promise<void> => {
-    while (!stopping) {
-      await runRound();
-      if (stopping) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, sleepMs());
-        wakeUp = (): void => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wakeUp = null;
-    }
-  })();
-
   const status = async (): Promise<DaemonStatus> => {
     const [holder, held, plan] = await Promise.all([
       lease.holder(),
@@ -393,8 +420,12 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
             ),
             new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
           ]);
-          const checks = { queue, cluster: topologyOk };
-          return { ready: queue && topologyOk, checks };
+          const checks = { queue, cluster: topologyOk, plans: plansProblem === null };
+          return {
+            ready: queue && topologyOk && plansProblem === null,
+            checks,
+            ...(plansProblem === null ? {} : { reason: `plan files: ${plansProblem}` }),
+          };
         },
         pause: async () => {
           await planQueue.pause();
@@ -421,14 +452,55 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       { listen: o.listen, token: o.token, log },
     );
   } catch (e) {
-    stopping = true;
-    wake();
-    await loop;
-    clearInterval(leaseTimer);
-    await worker.close();
+    // Listening comes before the workers, the lease and the first round, so a daemon that cannot
+    // serve its address takes no role and moves nothing.
     await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
     throw e;
   }
+
+  const worker: SlotWorker = startSlotWorker({
+    queueUrl: o.queueUrl,
+    queueName,
+    cluster: o.connection,
+    concurrency: o.workers.concurrency,
+    perNodeLimit: o.workers.perNodeLimit,
+    ...(o.migrator ? { migrator: o.migrator } : {}),
+    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
+    log: o.log,
+  });
+  worker.worker.on('completed', (job, result) => {
+    if (job.name !== MOVE_SLOT_JOB) return;
+    if (result.outcome === 'cancelled') {
+      metrics.slotsCancelled.inc();
+      return;
+    }
+    metrics.slotsMoved.inc();
+    metrics.keysMoved.inc(result.keys);
+    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
+  });
+  worker.worker.on('failed', (job, err) => {
+    metrics.errors.inc({ kind: err.name });
+    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
+      metrics.slotsFailed.inc();
+  });
+  // The lease first, so the first round already knows whether it may plan.
+  await renewLease();
+  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
+  const loop = (async (): Promise<void> => {
+    while (!stopping) {
+      await runRound();
+      if (stopping) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, sleepMs());
+        wakeUp = (): void => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  })();
+
   log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
 
   let stopped: Promise<void> | null = null;

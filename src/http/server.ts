@@ -8,12 +8,16 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { parseAddress } from '../cluster/index.js';
 import { bearerMatches } from './bearer.js';
+import { HttpListenError } from './errors.js';
 
 /** What the HTTP API needs from the daemon; the daemon implements it, the server knows nothing else of it. */
 export interface HttpBackend {
   status(): Promise<object>;
-  /** Ready when the queue and the cluster answer; `checks` says which does not. */
-  ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /**
+   * Ready when the queue and the cluster answer and the plan files load; `checks` says which does
+   * not, `reason` why (when known).
+   */
+  ready(): Promise<{ ready: boolean; checks: Record<string, boolean>; reason?: string }>;
   pause(): Promise<object>;
   resume(): Promise<object>;
   cancel(): Promise<object>;
@@ -106,7 +110,9 @@ export async function startHttpServer(backend: HttpBackend, options: HttpServerO
     ? { ...parseAddress(`${options.listen.slice(0, -2)}:1`), port: 0 }
     : parseAddress(options.listen);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(port, host, (err?: Error) =>
+      err ? reject(new HttpListenError(options.listen, err)) : resolve(s),
+    );
   });
   const bound = server.address();
   const address =

@@ -5,3 +5,4 @@ export * from './slot-worker.js';
 export * from './queue-placement.js';
 export * from './worker-limits.js';
 export * from './shared-close-turns.js';
+export * from './errors.js';

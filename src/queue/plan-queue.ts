@@ -212,15 +212,71 @@ export class PlanQueue {
   }
 
   /**
+   * Slots of a plan that have not started: neither finished (moved, failed, cancelled) nor in a
+   * worker's hands. These are what a cancel skips; the ones in flight finish and close.
+   */
+  async waitingSlots(planId: string, total: number): Promise<number> {
+    const [p, active] = await Promise.all([this.progress(planId, total), this.queue.getActive()]);
+    const prefix = slotJobId(planId, 0).replace(/0$/, '');
+    const inFlight = active.filter((j) => j.id?.startsWith(prefix)).length;
+    return Math.max(0, total - p.done - p.failed - p.cancelled - inFlight);
+  }
+
+  /**
    * The plan most recently enqueued on this queue, kept whole so a later `apply` can resume it and
-   * `pause`/`cancel` can name it without a plan id.
+   * `pause`/`cancel` can name it without a plan id. Every plan is also listed (id, slots, when) so
+   * the control commands can tell a plan id that was never enqueued here from one that was.
    */
   async setCurrentPlan(planId: string, total: number, planJson: string): Promise<void> {
-    await this.redis.hset(`${this.queueName}:slotshift:current`, {
-      planId,
-      total: String(total),
-      plan: planJson,
+    await Promise.all([
+      this.redis.hset(`${this.queueName}:slotshift:current`, {
+        planId,
+        total: String(total),
+        plan: planJson,
+      }),
+      this.redis.hset(this.plansKey, planId, JSON.stringify({ total, enqueuedAt: new Date().toISOString() })),
+    ]);
+  }
+
+  private get plansKey(): string {
+    return `${this.queueName}:slotshift:plans`;
+  }
+
+  /**
+   * The plans enqueued on this queue, the latest first. Plans enqueued by builds that kept no list
+   * are known only while they are the current one.
+   */
+  async plans(): Promise<Array<{ planId: string; total: number; enqueuedAt: string | null }>> {
+    const [current, listed] = await Promise.all([this.currentPlan(), this.redis.hgetall(this.plansKey)]);
+    const plans = Object.entries(listed).map(([planId, json]) => {
+      try {
+        const v = JSON.parse(json) as { total?: number; enqueuedAt?: string };
+        return { planId, total: Number(v.total ?? 0), enqueuedAt: v.enqueuedAt ?? null };
+      } catch {
+        return { planId, total: 0, enqueuedAt: null };
+      }
     });
+    plans.sort((a, b) => (b.enqueuedAt ?? '').localeCompare(a.enqueuedAt ?? ''));
+    if (current) {
+      const i = plans.findIndex((p) => p.planId === current.planId);
+      const entry =
+        i >= 0 ? plans.splice(i, 1)[0]! : { planId: current.planId, total: current.total, enqueuedAt: null };
+      plans.unshift({ ...entry, total: current.total });
+    }
+    return plans;
+  }
+
+  /**
+   * A plan enqueued on this queue, with its slot count; null when none of that id was. A plan of
+   * an earlier build, missing from the list, is still known by the masters stored at its enqueue
+   * (its slot count is then unknown: 0).
+   */
+  async findPlan(planId: string): Promise<{ planId: string; total: number } | null> {
+    const known = (await this.plans()).find((p) => p.planId === planId);
+    if (known) return { planId, total: known.total };
+    return (await this.redis.exists(planKeys(this.queueName, planId).masters)) === 1
+      ? { planId, total: 0 }
+      : null;
   }
 
   async currentPlan(): Promise<{ planId: string; total: number; planJson: string } | null> {

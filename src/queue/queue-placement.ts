@@ -19,12 +19,76 @@ function queueAddress(queueUrl: string): string {
 }
 
 /**
+ * The database a queue URL names: `/N` after the address, or `?db=N`; 0 when it names none. ioredis
+ * reads the same places, but takes `/abc` as database 0 and `/3x` as 3, so anything but digits is
+ * refused here.
+ */
+export function queueDatabase(queueUrl: string): number {
+  const u = new URL(queueUrl);
+  const given = [u.pathname.replace(/^\//, ''), u.searchParams.get('db') ?? ''].filter((d) => d !== '');
+  for (const d of given) {
+    if (!/^\d+$/.test(d)) {
+      throw new InvalidOptionError(
+        '--queue',
+        `"${d}" in ${printableUrl(u)} is not a database number; write redis://HOST:PORT/N with N a database index (0 when left out)`,
+      );
+    }
+  }
+  if (given.length === 2 && Number(given[0]) !== Number(given[1])) {
+    throw new InvalidOptionError(
+      '--queue',
+      `${printableUrl(u)} names two databases, /${given[0]} and ?db=${given[1]}; keep one`,
+    );
+  }
+  return given.length ? Number(given[0]) : 0;
+}
+
+/** The URL for a message, without its credentials. */
+function printableUrl(u: URL): string {
+  const shown = new URL(u.toString());
+  shown.username = '';
+  shown.password = '';
+  return shown.toString();
+}
+
+/**
+ * Selects `db` on the probe connection. A database the server does not have (or any but 0 on a
+ * cluster node) fails only the SELECT that ioredis sends after connecting: it logs the error and
+ * goes on in database 0, so a queue asked for in /99 silently landed in 0.
+ */
+async function assertDatabase(r: Redis, db: number, address: string): Promise<void> {
+  if (db === 0) return;
+  try {
+    await r.call('SELECT', String(db));
+  } catch (e) {
+    const reply = (e instanceof Error ? e.message : String(e)).replace(/^ERR /, '');
+    let databases: number | null = null;
+    try {
+      const [, n] = (await r.call('CONFIG', 'GET', 'databases')) as [string, string];
+      databases = Number(n) || null;
+    } catch {
+      // CONFIG may be renamed or forbidden by ACL: the message then goes without the count.
+    }
+    const clusterMode = /cluster mode/i.test(reply);
+    throw new InvalidOptionError(
+      '--queue',
+      clusterMode
+        ? `database ${db} cannot be used on ${address}, a cluster node (${reply}); leave /${db} off the queue URL`
+        : `database ${db} does not exist on ${address} (${reply}` +
+            (databases ? `; it has databases 0 to ${databases - 1}` : '') +
+            `); use a database index the server has, or leave /${db} off the queue URL for database 0`,
+    );
+  }
+}
+
+/**
  * Asks the queue Redis once, without retries, who it is. The queue connections themselves retry
  * forever (a worker outlives a queue restart), so without this a wrong `--queue` hung `apply`,
- * `progress` and the others with no word. Returns its cluster node id, or null when it is not in
- * cluster mode.
+ * `progress` and the others with no word. The URL's database must exist there. Returns its cluster
+ * node id, or null when it is not in cluster mode.
  */
 export async function probeQueue(queueUrl: string): Promise<{ clusterNodeId: string | null }> {
+  const db = queueDatabase(queueUrl);
   const r = new Redis(queueUrl, {
     lazyConnect: true,
     connectTimeout: 3000,
@@ -48,9 +112,13 @@ export async function probeQueue(queueUrl: string): Promise<{ clusterNodeId: str
     throw new QueueUnreachableError(queueAddress(queueUrl), detail);
   }
   try {
-    return { clusterNodeId: String(await r.call('CLUSTER', 'MYID')) };
-  } catch {
-    return { clusterNodeId: null };
+    // ioredis selects it too, but a failure there only emits an error: this one ends the probe.
+    await assertDatabase(r, db, queueAddress(queueUrl));
+    try {
+      return { clusterNodeId: String(await r.call('CLUSTER', 'MYID')) };
+    } catch {
+      return { clusterNodeId: null };
+    }
   } finally {
     r.disconnect();
   }

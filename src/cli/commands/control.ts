@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import { InvalidOptionError } from '../../errors/index.js';
-import { PlanQueue, probeQueue } from '../../queue/index.js';
-import { queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
+import { PlanQueue, UnknownPlanError, probeQueue, type PlanProgress } from '../../queue/index.js';
+import { printableQueueUrl, queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
 import { withConfigFile } from '../config-file.js';
 
 interface ControlFlags extends QueueFlags {
@@ -10,13 +10,17 @@ interface ControlFlags extends QueueFlags {
   json?: boolean;
 }
 
+/** What a control command did, printed above the plan's progress (and as fields of --json). */
+interface Outcome {
+  readonly text: string | null;
+  readonly json: Record<string, unknown>;
+}
+
+type Action = (q: PlanQueue, planId: string, total: number, queueUrl: string) => Promise<Outcome>;
+
 /** pause / resume / cancel / progress of the plan running on a queue. */
 export function controlCommands(program: Command): void {
-  const define = (
-    name: string,
-    description: string,
-    run: (q: PlanQueue, planId: string, total: number, flags: ControlFlags) => Promise<string>,
-  ) =>
+  const define = (name: string, description: string, act: Action) =>
     withQueueOptions(program.command(name).description(description))
       .option('--plan <id>', 'plan id (default: the plan most recently enqueued on the queue)')
       .option('--json', 'print the result as JSON')
@@ -26,49 +30,96 @@ export function controlCommands(program: Command): void {
         await probeQueue(queueUrl);
         const q = new PlanQueue(queueUrl, flags.queueName);
         try {
-          const current = await q.currentPlan();
-          const planId = flags.plan ?? current?.planId;
-          if (!planId)
-            throw new InvalidOptionError(
-              '--plan',
-              'no plan has been enqueued on this queue; pass --plan <id>',
-            );
-          const total = planId === current?.planId ? current.total : 0;
-          process.stdout.write(await run(q, planId, total, flags));
+          const { planId, total } = await planOf(q, flags, queueUrl);
+          // The plan is known before anything changes: a typo in --plan must not pause the queue.
+          const outcome = await act(q, planId, total, queueUrl);
+          const p = await q.progress(planId, total);
+          process.stdout.write(
+            flags.json
+              ? `${JSON.stringify({ planId, ...p, ...outcome.json }, null, 2)}\n`
+              : `${outcome.text ? `${outcome.text}\n` : ''}${progressLine(planId, p)}`,
+          );
         } finally {
           await q.close();
         }
       });
 
-  const progressLine = async (
-    q: PlanQueue,
-    planId: string,
-    total: number,
-    flags: ControlFlags,
-  ): Promise<string> => {
-    const p = await q.progress(planId, total);
-    if (flags.json) return `${JSON.stringify({ planId, ...p }, null, 2)}\n`;
-    return `plan ${planId}: ${p.done}/${p.total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ${p.keys} keys (about ${formatBytes(p.bytes)})${p.paused ? ' (queue paused)' : ''}\n`;
-  };
-  define('progress', 'Show how far the plan on a queue has come.', progressLine);
+  define('progress', 'Show how far the plan on a queue has come.', () =>
+    Promise.resolve({ text: null, json: {} }),
+  );
   define(
     'pause',
     'Pause the queue: slots in flight finish, no new slot starts until `resume`.',
-    async (q, id, t, f) => {
+    async (q, _id, _t, queueUrl) => {
+      const was = await q.queue.isPaused();
       await q.pause();
-      return progressLine(q, id, t, f);
+      return {
+        text: was
+          ? 'the queue was already paused'
+          : `paused: slots in flight finish, no new slot starts until \`slotshift resume --queue ${printableQueueUrl(queueUrl)}\``,
+        json: { action: 'paused', wasPaused: was },
+      };
     },
   );
-  define('resume', 'Resume a paused queue.', async (q, id, t, f) => {
+  define('resume', 'Resume a paused queue.', async (q) => {
+    const was = await q.queue.isPaused();
     await q.resume();
-    return progressLine(q, id, t, f);
+    return {
+      text: was ? 'resumed: waiting slots start again' : 'the queue was not paused; nothing to resume',
+      json: { action: 'resumed', wasPaused: was },
+    };
   });
   define(
     'cancel',
     'Cancel a plan: slots in flight finish and close, the rest are skipped. `apply` again resumes it.',
-    async (q, id, t, f) => {
+    async (q, id, total) => {
+      // Counted before the cancel: a worker records a skipped slot only when it next takes it, so
+      // with no worker running the progress line would still say 0 cancelled.
+      const waiting = total > 0 ? await q.waitingSlots(id, total) : null;
+      if (waiting === 0) {
+        return {
+          text: `plan ${id} has no slot waiting to start; nothing to cancel`,
+          json: { action: 'none', waitingCancelled: 0 },
+        };
+      }
       await q.cancel(id);
-      return progressLine(q, id, t, f);
+      const slots = (n: number): string => `${n} waiting slot${n === 1 ? '' : 's'}`;
+      return {
+        text:
+          waiting === null
+            ? `cancelled plan ${id}: its waiting slots are skipped; in-flight slots finish. Run the same slotshift apply to resume it`
+            : `cancelled ${slots(waiting)} of plan ${id}; in-flight slots finish. Run the same slotshift apply to resume it`,
+        json: { action: 'cancelled', waitingCancelled: waiting },
+      };
     },
   );
+}
+
+/** The plan --plan names, or the latest; an id never enqueued on this queue is an error. */
+async function planOf(
+  q: PlanQueue,
+  flags: ControlFlags,
+  queueUrl: string,
+): Promise<{ planId: string; total: number }> {
+  if (flags.plan === undefined) {
+    const current = await q.currentPlan();
+    if (!current)
+      throw new InvalidOptionError(
+        '--plan',
+        `no plan has been enqueued on queue "${flags.queueName}" at ${printableQueueUrl(queueUrl)}; check --queue and --queue-name`,
+      );
+    return { planId: current.planId, total: current.total };
+  }
+  const found = await q.findPlan(flags.plan);
+  if (!found)
+    throw new UnknownPlanError(
+      flags.plan,
+      `queue "${flags.queueName}" at ${printableQueueUrl(queueUrl)}`,
+      await q.plans(),
+    );
+  return found;
+}
+
+function progressLine(planId: string, p: PlanProgress): string {
+  return `plan ${planId}: ${p.done}/${p.total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ${p.keys} keys (about ${formatBytes(p.bytes)})${p.paused ? ' (queue paused)' : ''}\n`;
 }

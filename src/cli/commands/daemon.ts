@@ -5,7 +5,7 @@ import { migratorOptionsFor } from '../../migrate/index.js';
 import { createLogger } from '../../log/index.js';
 import { lowerCpuPriority, queueMovedError, queueUrlFrom } from '../queue-options.js';
 import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '../stop-timeout.js';
-import { DEFAULT_QUEUE_NAME } from '../../queue/index.js';
+import { DEFAULT_QUEUE_NAME, probeQueue } from '../../queue/index.js';
 import { resolve } from 'node:path';
 
 interface DaemonFlags {
@@ -49,6 +49,9 @@ export function daemonCommand(program: Command): void {
     const token = config.http.token ? resolveValue(config.http.token, 'http.token', env) : null;
     if (flags.listen) parseAddress(flags.listen);
     const stopTimeoutMs = stopTimeoutMsFrom(flags.stopTimeout);
+    // As every other queue command: a wrong queue URL (unreachable, a database it does not have) is
+    // refused before the daemon starts, not met by every round.
+    await probeQueue(queueUrl);
     const log = createLogger(config.log.level);
     lowerCpuPriority(config.workers.nice, log);
     // Loaded on use: express, Bull Board and prom-client are a third of every other command's start-up.

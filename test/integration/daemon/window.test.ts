@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { masters, slotCount } from '../../../src/cluster/index.js';
 import type { DaemonStatus } from '../../../src/daemon/index.js';
@@ -31,11 +32,19 @@ describe('slotshift daemon: schedule windows', () => {
           "window: { cron: '*/6 * * * * *', duration: 3s, timezone: UTC }",
         ].join('\n'),
       );
+      // The daemon's log at info, as an operator reads it.
+      const logged: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
+      const log = pino(
+        { level: 'info' },
+        { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
+      );
       const daemon = await daemonOn(cluster, queue.url, {
         plans: dir,
         queueName: queueName(),
         workers: { concurrency: 1, perNodeLimit: 1 },
+        log,
       });
+      let finalPlan = { planId: '', total: 0 };
       try {
         // The first window opens and the plan is enqueued.
         const enqueued = await waitFor('a plan enqueued', async () => {
@@ -76,10 +85,32 @@ describe('slotshift daemon: schedule windows', () => {
           250,
         );
         expect(done.plan!.planId).not.toBe(p.planId);
+        finalPlan = done.plan!;
+        // The summary is logged by the round after the plan finished.
+        await daemon.tick();
       } finally {
         await daemon.stop();
       }
       expect(daemon.state()).toBe('stopped');
+      // The log: the next window at start-up, each opening, one line per close (with the count of
+      // slots it skipped, not a line per slot), and a summary of the plan that finished.
+      const msgs = logged.map((l) => l.msg);
+      expect(msgs.filter((m) => /^window (open until|closed; next opens) /.test(m))).toHaveLength(1);
+      expect(msgs.filter((m) => m.startsWith('window opened; closes ')).length).toBeGreaterThan(0);
+      const closes = logged.filter((l) => l.msg.startsWith('window closed: slots not yet started'));
+      expect(closes.length).toBeGreaterThan(0);
+      expect(closes.some((l) => (l['cancelled'] as number) > 0)).toBe(true);
+      expect(msgs).not.toContain('plan cancelled; slot left where it is');
+      const finished = logged.find(
+        (l) => l['planId'] === finalPlan.planId && l.msg.startsWith('plan finished: '),
+      );
+      expect(finished).toMatchObject({
+        moved: finalPlan.total,
+        total: finalPlan.total,
+        failed: 0,
+        mismatches: 0,
+      });
+      expect(finished!.msg).toContain(`${finalPlan.total} of ${finalPlan.total} slots moved`);
       const t = await expectSettled(cluster);
       const share = slotCount(masters(t).find((m) => m.addr === empty.addr)!.slots);
       // weight 0.3 of 3.3: about 1489 slots, within the 2% threshold band.
