@@ -211,6 +211,11 @@ export class PlanQueue {
     await this.redis.set(planKeys(this.queueName, planId).cancel, '1', 'EX', 7 * 24 * 3600);
   }
 
+  /** Whether `cancel` was run on the plan and no apply has resumed it since (enqueue clears it). */
+  async isCancelled(planId: string): Promise<boolean> {
+    return (await this.redis.exists(planKeys(this.queueName, planId).cancel)) === 1;
+  }
+
   /**
    * The plan most recently enqueued on this queue, kept whole so a later `apply` can resume it and
    * `pause`/`cancel` can name it without a plan id.

@@ -65,7 +65,7 @@ export function controlCommands(program: Command): void {
   });
   define(
     'cancel',
-    'Cancel a plan: slots in flight finish and close, the rest are skipped. `apply` again resumes it.',
+    'Cancel a plan: slots in flight finish and close, the rest are skipped. An `apply` without policy flags (or with the ones that made it) resumes it; an `apply` with other flags makes a new plan instead.',
     async (q, id, t, f) => {
       await q.cancel(id);
       return progressLine(q, id, t, f);
