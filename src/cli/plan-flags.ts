@@ -1,7 +1,14 @@
 import { Option, type Command } from 'commander';
 import { formatRanges, masters, toRanges, type SlotRange, type Topology } from '../cluster/index.js';
 import { InvalidOptionError } from '../errors/index.js';
-import type { BalanceBy, Plan, PlanPolicy } from '../planner/index.js';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  resolvePlanPolicy,
+  type BalanceBy,
+  type Plan,
+  type PlanPolicy,
+  type ResolvedPlanPolicy,
+} from '../planner/index.js';
 import { parsePositiveInt, parseThreshold } from './parse-flags.js';
 
 export interface PlanFlags {
@@ -19,6 +26,49 @@ export interface PlanFlags {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/**
+ * The flags that make up a plan's policy, by option key. `--sample-keys` is not one: it only sets how
+ * the byte estimates are sampled, and a plan file is sampled with it too.
+ */
+const POLICY_FLAGS = {
+  weight: '--weight',
+  drain: '--drain',
+  exclude: '--exclude',
+  pin: '--pin',
+  useEmptyMasters: '--use-empty-masters',
+  threshold: '--threshold',
+  balanceBy: '--balance-by',
+  maxMoves: '--max-moves',
+  maxPerNode: '--max-per-node',
+} as const satisfies Partial<Record<keyof PlanFlags, string>>;
+
+/**
+ * The policy flags the user typed (not the ones left at their defaults), as they are spelled on the
+ * command line. A default cannot be told from a value typed equal to it by looking at the value.
+ */
+export function givenPolicyFlags(cmd: Pick<Command, 'getOptionValueSource'>): string[] {
+  return Object.entries(POLICY_FLAGS)
+    .filter(([key]) => {
+      const source = cmd.getOptionValueSource(key);
+      return source !== undefined && source !== 'default';
+    })
+    .map(([, flag]) => flag);
+}
+
+/**
+ * `-f FILE` brings its own policy (a RebalancePlan's spec, or a saved plan's moves): policy flags
+ * next to it were silently dropped, and an apply then moved slots by the file's policy while the
+ * user had typed, say, `--drain X`.
+ */
+export function assertNoPolicyFlagsWithFile(file: string | undefined, given: readonly string[]): void {
+  if (!file || given.length === 0) return;
+  throw new InvalidOptionError(
+    '--file',
+    `${given.join(', ')} cannot be combined with -f ${file}: the file's policy would be used and the flag${given.length === 1 ? '' : 's'} ignored. ` +
+      "Put them in the file (a RebalancePlan's spec, see config/plans/; for a plan saved by `plan -o`, plan again with the flags and -o), or drop -f to plan from the flags",
+  );
+}
+
 /** The policy flags `plan` and `apply` share. A NODE is a node id, an id prefix (≥ 4) or host:port. */
 export function withPlanOptions(cmd: Command): Command {
   return cmd
@@ -34,7 +84,11 @@ export function withPlanOptions(cmd: Command): Command {
         .default('slots'),
     )
     .option('--max-moves <n>', 'move at most this many slots in this run (the rest waits for the next)')
-    .option('--max-per-node <n>', 'at most this many moves per node at once', '4')
+    .option(
+      '--max-per-node <n>',
+      'wave width: the plan orders its moves in waves with no node in more than this many (the "in N waves" of the plan, and the order slots are enqueued in); it does not limit how many move at once: that is apply\'s and worker\'s --per-node',
+      '4',
+    )
     .option('--sample-keys <n>', 'keys per slot sampled with MEMORY USAGE for byte estimates (0: none)', '4');
 }
 
@@ -80,6 +134,28 @@ export function policyFromFlags(flags: PlanFlags): PlanPolicy {
     maxMoves: flags.maxMoves === undefined ? null : parsePositiveInt('--max-moves', flags.maxMoves),
     maxPerNode: parsePositiveInt('--max-per-node', flags.maxPerNode ?? '4'),
   };
+}
+
+/**
+ * The fields of a stored plan's resolved policy that `policy` resolves differently on `madeFor`, the
+ * topology the plan was made for (`[]`: the same policy, so on that topology the same moves). Resolved
+ * there, not on the live cluster: a master a half-done plan filled no longer counts as empty.
+ */
+export function policyDifferences(
+  stored: ResolvedPlanPolicy,
+  policy: PlanPolicy,
+  madeFor: Topology,
+): string[] {
+  let mine: ResolvedPlanPolicy;
+  try {
+    mine = resolvePlanPolicy(madeFor, policy);
+  } catch {
+    // Valid on the live cluster (checked by the caller) but not on the old one: not the same plan.
+    return ['masters'];
+  }
+  return (Object.keys(stored) as Array<keyof ResolvedPlanPolicy>).filter(
+    (k) => !isDeepStrictEqual(stored[k], mine[k]),
+  );
 }
 
 export { planFromCluster } from '../stats/index.js';

@@ -5,7 +5,10 @@ import { parsePlanFileText, policyFromPlanFile, type PlanFile } from '../config/
 import { InvalidOptionError } from '../errors/index.js';
 import {
   fingerprintTopology,
+  InvalidPlanError,
+  moveProblems,
   OpenSlotsError,
+  PlanMovesMismatchError,
   parsePlan,
   StalePlanError,
   type Plan,
@@ -30,7 +33,15 @@ export function readPlanSource(path: string): PlanSource {
     // Not even YAML: the RebalancePlan parser reports the syntax error with file and line.
     kind = 'RebalancePlan';
   }
-  if (kind === 'SlotPlan') return { kind: 'saved', plan: parsePlan(text) };
+  if (kind === 'SlotPlan') {
+    try {
+      return { kind: 'saved', plan: parsePlan(text) };
+    } catch (e) {
+      // The parser knows the field, not the file: a user with several saved plans needs both.
+      if (e instanceof InvalidPlanError) throw new InvalidPlanError(e.field, e.detail, path);
+      throw e;
+    }
+  }
   return { kind: 'desired', file: parsePlanFileText(text, path) };
 }
 
@@ -46,10 +57,12 @@ export function planForDesiredState(
 }
 
 /**
- * A saved plan applies to the topology it was made for, or to that topology with some of the
- * plan's own moves already done (an interrupted apply). Anything else is a stale plan.
+ * The topology `plan` was made for, from the live one: the live one itself, or the live one with
+ * some of the plan's own moves already done (an interrupted apply), undone. Anything else is a
+ * stale plan (StalePlanError); a slot left open is refused (OpenSlotsError) unless it is one of
+ * this plan's own moves and `allowOwnOpenSlots` says its job will finish it.
  */
-export function assertPlanApplies(plan: Plan, topology: Topology, allowOwnOpenSlots = false): void {
+export function topologyPlanWasMadeFor(plan: Plan, topology: Topology, allowOwnOpenSlots = false): Topology {
   const moves = new Map(plan.moves.map((m) => [m.slot, m]));
   const open = openSlots(topology).filter((o) => {
     const m = moves.get(o.slot);
@@ -59,10 +72,29 @@ export function assertPlanApplies(plan: Plan, topology: Topology, allowOwnOpenSl
   });
   if (open.length) throw new OpenSlotsError(open);
   const actual = fingerprintTopology(topology);
-  if (actual === plan.topologyFingerprint) return;
+  if (actual === plan.topologyFingerprint) return topology;
   const owners = [...topology.owners];
   for (const m of plan.moves) if (owners[m.slot] === m.to) owners[m.slot] = m.from;
-  if (fingerprintTopology({ ...topology, owners }) !== plan.topologyFingerprint) {
+  const before = { ...topology, owners };
+  if (fingerprintTopology(before) !== plan.topologyFingerprint) {
     throw new StalePlanError(plan.planId, plan.topologyFingerprint, actual);
   }
+  return before;
+}
+
+/**
+ * A saved plan applies to the topology it was made for (see topologyPlanWasMadeFor), and each of
+ * its moves to that topology: the fingerprint does not cover the moves, so a plan edited by hand
+ * (a target that is no node, a slot its source does not own) passed it and then half-ran.
+ * `file` names the plan in the error. Returns the topology the plan was made for.
+ */
+export function assertPlanApplies(
+  plan: Plan,
+  topology: Topology,
+  { allowOwnOpenSlots = false, file = 'the plan' }: { allowOwnOpenSlots?: boolean; file?: string } = {},
+): Topology {
+  const before = topologyPlanWasMadeFor(plan, topology, allowOwnOpenSlots);
+  const problems = moveProblems(before, plan);
+  if (problems.length) throw new PlanMovesMismatchError(file, problems);
+  return before;
 }

@@ -77,6 +77,28 @@ export class QueueMovedError extends SlotshiftError {
   }
 }
 
+/**
+ * `apply` was given policy flags while the queue holds an unfinished plan those flags do not make.
+ * Resuming it would move slots nobody asked for; planning anew would silently drop it. The user
+ * picks: finish it, or cancel it and plan from the flags.
+ */
+export class UnfinishedPlanError extends SlotshiftError {
+  readonly code = 'UNFINISHED_PLAN';
+  constructor(
+    readonly planId: string,
+    readonly description: string,
+    readonly flags: readonly string[],
+    readonly differs: readonly string[],
+    finishWith: string,
+    cancelWith: string,
+  ) {
+    super(
+      `the queue holds unfinished plan ${planId} (${description}); the flags given (${flags.join(' ')}) make a different plan (its ${differs.join(', ')} differ${differs.length === 1 ? 's' : ''}). ` +
+        `Nothing was changed. To finish plan ${planId}, run ${finishWith}; to discard it, run \`${cancelWith}\` and then this apply again`,
+    );
+  }
+}
+
 /** The queue Redis did not answer: wrong URL, server down, or credentials it refuses. */
 export class QueueUnreachableError extends SlotshiftError {
   readonly code = 'QUEUE_UNREACHABLE';

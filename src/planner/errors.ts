@@ -120,8 +120,42 @@ export class InvalidPlanError extends SlotshiftError {
   readonly code = 'INVALID_PLAN';
   constructor(
     readonly field: string,
-    detail: string,
+    readonly detail: string,
+    /** The file the plan was read from, when it came from one. */
+    readonly file?: string,
   ) {
-    super(`invalid plan at ${field || '(root)'}: ${detail}; regenerate it with \`slotshift plan\``);
+    super(
+      `${file ? `${file}: ` : ''}invalid plan at ${field || '(root)'}: ${detail}; regenerate it with \`slotshift plan\``,
+    );
+  }
+}
+
+/** One move of a plan that the cluster it was made for cannot carry out, and why. */
+export interface MoveProblem {
+  /** Index into the plan's `moves`. */
+  readonly index: number;
+  readonly slot: number;
+  readonly problem: string;
+}
+
+/**
+ * A plan (a saved one, edited by hand) whose moves do not match the cluster although its topology
+ * fingerprint does: applying it would half-run. Checked before anything is enqueued.
+ */
+export class PlanMovesMismatchError extends SlotshiftError {
+  readonly code = 'PLAN_MOVES_MISMATCH';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly MoveProblem[],
+  ) {
+    const shown = problems
+      .slice(0, 5)
+      .map((p) => `moves[${p.index}] (slot ${p.slot}): ${p.problem}`)
+      .join('; ');
+    const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+    super(
+      `${file}: ${problems.length} move${problems.length === 1 ? '' : 's'} do${problems.length === 1 ? 'es' : ''} not match the cluster: ${shown}${more}. ` +
+        "Nothing was moved; make a new plan with `slotshift plan -o` (an edited plan must keep every move from the slot's owner to another master)",
+    );
   }
 }

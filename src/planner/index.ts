@@ -16,7 +16,7 @@ export {
   type ResolvedPlanPolicy,
 } from './policy.js';
 export { parsePlan, planSchema, planToJson, planToYaml } from './serialize.js';
-export { assertPlanFits, simulatePlan } from './simulate-plan.js';
+export { assertPlanFits, moveProblems, simulatePlan } from './simulate-plan.js';
 export { slotsNotWherePlanned, type SlotNotWherePlanned } from './plan-outcome.js';
 export { apportion, thresholdBand, withinThreshold } from './targets.js';
 export { buildWaves } from './waves.js';

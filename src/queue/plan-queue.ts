@@ -211,6 +211,11 @@ export class PlanQueue {
     await this.redis.set(planKeys(this.queueName, planId).cancel, '1', 'EX', 7 * 24 * 3600);
   }
 
+  /** Whether `cancel` was run on the plan and no apply has resumed it since (enqueue clears it). */
+  async isCancelled(planId: string): Promise<boolean> {
+    return (await this.redis.exists(planKeys(this.queueName, planId).cancel)) === 1;
+  }
+
   /**
    * Slots of a plan that have not started: neither finished (moved, failed, cancelled) nor in a
    * worker's hands. These are what a cancel skips; the ones in flight finish and close.

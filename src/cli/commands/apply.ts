@@ -10,8 +10,15 @@ import {
   type NodeAddress,
   type Topology,
 } from '../../cluster/index.js';
+import { UnfinishedPlanError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
+import {
+  parsePlan,
+  planToJson,
+  resolvePlanPolicy,
+  slotsNotWherePlanned,
+  type Plan,
+} from '../../planner/index.js';
 import {
   DEFAULT_BIG_KEY_BYTES,
   migratorOptionsFor,
@@ -38,7 +45,17 @@ import {
 } from '../connection-options.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
 import { parsePositiveInt } from '../parse-flags.js';
-import { planFromCluster, policyFromFlags, withPlanOptions, type PlanFlags } from '../plan-flags.js';
+import {
+  addrOf,
+  assertNoPolicyFlagsWithFile,
+  givenPolicyFlags,
+  groupMoves,
+  planFromCluster,
+  policyDifferences,
+  policyFromFlags,
+  withPlanOptions,
+  type PlanFlags,
+} from '../plan-flags.js';
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
@@ -94,16 +111,18 @@ export function applyCommand(program: Command): void {
         ),
       ),
     ),
-  ).action(async (flags: ApplyFlags) => {
-    process.exitCode = await runApply(flags);
+  ).action(async (flags: ApplyFlags, cmd: Command) => {
+    process.exitCode = await runApply(flags, givenPolicyFlags(cmd));
   });
 }
 
-async function runApply(given: ApplyFlags): Promise<number> {
+/** `policyFlags`: the policy flags typed on the command line (givenPolicyFlags). */
+async function runApply(given: ApplyFlags, policyFlags: readonly string[]): Promise<number> {
+  assertNoPolicyFlagsWithFile(given.file, policyFlags);
   const flags = withConfigFile(given);
   const queueUrl = queueUrlFrom(flags);
   try {
-    return await applyPlan(flags, queueUrl);
+    return await applyPlan(flags, queueUrl, policyFlags);
   } catch (e) {
     // A queue on a cluster node whose failover moved it answers MOVED for its pinned slot: say
     // where it went and how to go on there, rather than an "unexpected error".
@@ -115,7 +134,11 @@ async function runApply(given: ApplyFlags): Promise<number> {
   }
 }
 
-async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
+async function applyPlan(
+  flags: ApplyFlags,
+  queueUrl: string,
+  policyFlags: readonly string[],
+): Promise<number> {
   const seeds = seedsFrom(flags);
   const connection = connectionFrom(flags);
   const stopTimeoutMs = stopTimeoutMsFrom(flags.stopTimeout);
@@ -123,7 +146,8 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
   // away. SLOTSHIFT_LOG_LEVEL=info brings the lines back; without a terminal they are the output.
   const log = createLogger(process.env['SLOTSHIFT_LOG_LEVEL'] ?? (process.stderr.isTTY ? 'warn' : 'info'));
   const { groupSlots, ...limits } = workerSizingFrom(flags, log);
-  const migrator = migratorOptionsFor(moveSettingsFrom(flags, groupSlots));
+  // Checked now, before the cluster or the queue is touched; settled once the plan source is known.
+  let settings = moveSettingsFrom(flags, groupSlots);
   const pool = new NodePool(connection);
   let plan: Plan;
   let topology: Topology;
@@ -134,7 +158,9 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
     electionsBefore = await electionsRun(pool, topology.nodes);
     const queueHome = await locateQueue(queueUrl, flags.queueName, topology);
     planQueue = new PlanQueue(queueUrl, flags.queueName);
-    const resumable = flags.file ? null : await unfinishedPlan(planQueue, topology);
+    const resumable = flags.file
+      ? null
+      : await planToResume(planQueue, topology, flags, policyFlags, queueUrl);
     if (resumable) {
       plan = resumable;
       log.info({ planId: plan.planId }, 'resuming the unfinished plan on the queue');
@@ -143,11 +169,14 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
       const source = readPlanSource(flags.file);
       const sample =
         flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
-      if (source.kind === 'saved') assertPlanApplies(source.plan, topology);
-      plan =
-        source.kind === 'saved'
-          ? source.plan
-          : await planForDesiredState(pool, topology, source.file, sample);
+      if (source.kind === 'saved') {
+        assertPlanApplies(source.plan, topology, { file: flags.file });
+        plan = source.plan;
+      } else {
+        plan = await planForDesiredState(pool, topology, source.file, sample);
+        // The file's limits.latencyBudgetMs, where --latency-budget-ms does not say otherwise.
+        settings = moveSettingsFrom(flags, groupSlots, source.file);
+      }
     } else {
       const sample =
         flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
@@ -183,6 +212,7 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
     // shared queue's workers on this plan only.
     await planQueue.cancel(previous.planId);
   }
+  const migrator = migratorOptionsFor(settings);
   const jobs = slotJobsFor(plan, topology);
   // Recorded before the jobs, so an apply killed while enqueueing is resumed by the next one.
   await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
@@ -223,7 +253,16 @@ async function applyPlan(flags: ApplyFlags, queueUrl: string): Promise<number> {
 
   const started = Date.now();
   const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
-  log.info({ planId: plan.planId, added, alreadyDone, queue: flags.queueName }, 'plan enqueued');
+  log.info(
+    {
+      planId: plan.planId,
+      added,
+      alreadyDone,
+      queue: flags.queueName,
+      ...(worker ? { ...limits, ...settings } : {}),
+    },
+    'plan enqueued',
+  );
   const resumeCommand = `slotshift resume --queue ${printableQueueUrl(queueUrl)}${flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`}`;
   await follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand);
   await worker?.close();
@@ -427,18 +466,66 @@ async function follow(
   }
 }
 
-/** The queue's current plan when it is unfinished and still fits the cluster: `apply` again resumes it. */
-async function unfinishedPlan(q: PlanQueue, topology: Topology): Promise<Plan | null> {
+/** The queue's current plan when it is unfinished and still fits the cluster, with what it was made for. */
+async function unfinishedPlan(
+  q: PlanQueue,
+  topology: Topology,
+): Promise<{ plan: Plan; madeFor: Topology; done: number; total: number } | null> {
   const current = await q.currentPlan();
   if (!current?.planJson) return null;
   const p = await q.progress(current.planId, current.total);
   if (p.done >= p.total) return null;
   const plan = parsePlan(current.planJson);
   try {
-    assertPlanApplies(plan, topology, true);
+    const madeFor = assertPlanApplies(plan, topology, { allowOwnOpenSlots: true });
+    return { plan, madeFor, done: p.done, total: p.total };
   } catch {
     // The cluster moved on (another tool, another plan): a fresh plan is made instead.
     return null;
   }
-  return plan;
+}
+
+/**
+ * The unfinished plan on the queue that this apply resumes, or null to plan from the flags. Running
+ * `apply` again resumes (after Ctrl-C, a kill, `cancel`): with no policy flags, or with flags that
+ * make the same plan. Flags that make another plan used to resume the queue's plan all the same,
+ * moving slots nobody asked for; now they are refused while that plan may still run, and plan anew
+ * once it was cancelled.
+ */
+async function planToResume(
+  q: PlanQueue,
+  topology: Topology,
+  flags: ApplyFlags,
+  policyFlags: readonly string[],
+  queueUrl: string,
+): Promise<Plan | null> {
+  const unfinished = await unfinishedPlan(q, topology);
+  if (!unfinished) return null;
+  const { plan, madeFor } = unfinished;
+  if (policyFlags.length === 0) return plan;
+  const policy = policyFromFlags(flags);
+  // Flags that name no master of the cluster are wrong whatever the queue holds.
+  resolvePlanPolicy(topology, policy);
+  const differs = policyDifferences(plan.policy, policy, madeFor);
+  if (differs.length === 0) return plan;
+  if (await q.isCancelled(plan.planId)) {
+    process.stdout.write(
+      `plan ${plan.planId} on the queue was cancelled and the flags make a different plan: it is not resumed\n`,
+    );
+    return null;
+  }
+  const groups = groupMoves(plan);
+  const moves = groups
+    .slice(0, 3)
+    .map((g) => `${addrOf(madeFor, g.from)} -> ${addrOf(madeFor, g.to)}: ${formatCount(g.slots)} slots`)
+    .join(', ');
+  const queueName = flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`;
+  throw new UnfinishedPlanError(
+    plan.planId,
+    `${formatCount(unfinished.done)} of ${formatCount(unfinished.total)} slots moved; ${moves}${groups.length > 3 ? ', ...' : ''}`,
+    policyFlags,
+    differs,
+    'the same apply without the policy flags',
+    `slotshift cancel --queue ${printableQueueUrl(queueUrl)}${queueName} --plan ${plan.planId}`,
+  );
 }

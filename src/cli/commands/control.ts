@@ -71,7 +71,7 @@ export function controlCommands(program: Command): void {
   });
   define(
     'cancel',
-    'Cancel a plan: slots in flight finish and close, the rest are skipped. `apply` again resumes it.',
+    'Cancel a plan: slots in flight finish and close, the rest are skipped. An `apply` without policy flags (or with the ones that made it) resumes it; an `apply` with other flags makes a new plan instead.',
     async (q, id, total) => {
       // Counted before the cancel: a worker records a skipped slot only when it next takes it, so
       // with no worker running the progress line would still say 0 cancelled.
@@ -87,8 +87,8 @@ export function controlCommands(program: Command): void {
       return {
         text:
           waiting === null
-            ? `cancelled plan ${id}: its waiting slots are skipped; in-flight slots finish. Run the same slotshift apply to resume it`
-            : `cancelled ${slots(waiting)} of plan ${id}; in-flight slots finish. Run the same slotshift apply to resume it`,
+            ? `cancelled plan ${id}: its waiting slots are skipped; in-flight slots finish. An apply without policy flags (or with the ones that made it) resumes it`
+            : `cancelled ${slots(waiting)} of plan ${id}; in-flight slots finish. An apply without policy flags (or with the ones that made it) resumes it`,
         json: { action: 'cancelled', waitingCancelled: waiting },
       };
     },

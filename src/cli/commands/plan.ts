@@ -15,6 +15,8 @@ import { parsePositiveInt } from '../parse-flags.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import {
   addrOf,
+  assertNoPolicyFlagsWithFile,
+  givenPolicyFlags,
   groupMoves,
   planFromCluster,
   policyFromFlags,
@@ -47,7 +49,8 @@ export function planCommand(program: Command): void {
           'print { planId, moves: [{slot, from, to, keys, bytes}], before, after, ... } as JSON',
         ),
     ),
-  ).action(async (flags: PlanCommandFlags) => {
+  ).action(async (flags: PlanCommandFlags, cmd: Command) => {
+    assertNoPolicyFlagsWithFile(flags.file, givenPolicyFlags(cmd));
     const seeds = seedsFrom(flags);
     const policy = policyFromFlags(flags);
     const sample = flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
@@ -156,7 +159,7 @@ export function planDocument(plan: Plan): Record<string, unknown> {
 async function planFromFile(pool: NodePool, topology: Topology, path: string, sample: number): Promise<Plan> {
   const source = readPlanSource(path);
   if (source.kind === 'saved') {
-    assertPlanApplies(source.plan, topology);
+    assertPlanApplies(source.plan, topology, { file: path });
     return source.plan;
   }
   return planForDesiredState(pool, topology, source.file, sample);
