@@ -196,6 +196,16 @@ async function applyPlan(
     return 0;
   }
   process.stdout.write(renderPlan(plan, topology));
+  const previous = await planQueue.currentPlan();
+  const replaced = previous && previous.planId !== plan.planId ? previous : null;
+  if (replaced && !(await planQueue.isCancelled(replaced.planId))) {
+    const { done } = await planQueue.progress(replaced.planId, replaced.total);
+    if (done < replaced.total) {
+      process.stdout.write(
+        `this replaces the unfinished plan ${replaced.planId} on the queue (${done} of ${replaced.total} slots moved): its remaining slots are cancelled\n`,
+      );
+    }
+  }
   if (
     !(await confirmOrRefuse(
       flags.yes,
@@ -206,11 +216,10 @@ async function applyPlan(
     return 2;
   }
 
-  const previous = await planQueue.currentPlan();
-  if (previous && previous.planId !== plan.planId) {
+  if (replaced) {
     // Its remaining jobs were made for a cluster that no longer exists; skipping them keeps the
     // shared queue's workers on this plan only.
-    await planQueue.cancel(previous.planId);
+    await planQueue.cancel(replaced.planId);
   }
   const migrator = migratorOptionsFor(settings);
   const jobs = slotJobsFor(plan, topology);

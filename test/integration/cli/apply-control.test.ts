@@ -89,10 +89,9 @@ describe('apply: saved plans, cancel and extra workers', () => {
         '--queue',
         queue.url,
         '--yes',
-        '--concurrency',
-        '2',
       ];
-      const first = runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+      // Slow enough to cancel mid-plan; the resume below runs at the default speed.
+      const first = runCli([...args, '--concurrency', '2'], { SLOTSHIFT_LOG_LEVEL: 'warn' });
       await waitForPlanProgress(queue.url, 20);
       const cancel = await runCli(['cancel', '--queue', queue.url]);
       expect(cancel.code).toBe(0);

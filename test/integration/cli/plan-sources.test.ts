@@ -153,4 +153,32 @@ describe('where a plan comes from: -f FILE, flags, the queue', () => {
       expect(counts.get(cluster.seeds[2]!)).toBe(0);
     });
   });
+
+  it('apply -f says it replaces an unfinished plan on the queue before it asks', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      const seed = cluster.seeds[0]!;
+      const first = spawn(
+        process.execPath,
+        [BIN, 'apply', '--seed', seed, '--use-empty-masters', '--queue', queue.url, '--yes', '--no-workers'],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
+      await waitForPlanProgress(queue.url, 0);
+      first.kill('SIGINT');
+      expect(await exited).toBe(1);
+      const { planId, total } = JSON.parse(
+        (await runCli(['progress', '--queue', queue.url, '--json'])).stdout,
+      ) as {
+        planId: string;
+        total: number;
+      };
+      const saved = join(dir, 'weighted.yaml');
+      expect((await runCli(['plan', '--seed', seed, '--weight', `${seed}=2`, '-o', saved])).code).toBe(0);
+      const replacing = await runCli(['apply', '--seed', seed, '-f', saved, '--queue', queue.url, '--yes']);
+      expect(replacing.code, replacing.stderr).toBe(0);
+      expect(replacing.stdout).toContain(
+        `this replaces the unfinished plan ${planId} on the queue (0 of ${total} slots moved): its remaining slots are cancelled`,
+      );
+    });
+  });
 });
