@@ -17,6 +17,26 @@ function rebalancePlan(name: string, spec: string): string {
   return file;
 }
 
+/** An apply interrupted before any slot moved (no workers): its plan is left unfinished on the queue. */
+async function leaveUnfinishedPlan(
+  seed: string,
+  queueUrl: string,
+): Promise<{ planId: string; total: number }> {
+  const first = spawn(
+    process.execPath,
+    [BIN, 'apply', '--seed', seed, '--use-empty-masters', '--queue', queueUrl, '--yes', '--no-workers'],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
+  await waitForPlanProgress(queueUrl, 0);
+  first.kill('SIGINT');
+  expect(await exited).toBe(1);
+  return JSON.parse((await runCli(['progress', '--queue', queueUrl, '--json'])).stdout) as {
+    planId: string;
+    total: number;
+  };
+}
+
 describe('where a plan comes from: -f FILE, flags, the queue', () => {
   it('refuses policy flags next to -f (they were dropped); a plan file sets the latency budget', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
@@ -115,22 +135,8 @@ describe('where a plan comes from: -f FILE, flags, the queue', () => {
   it('apply with other policy flags does not resume the unfinished plan on the queue; after cancel it plans anew', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       const seed = cluster.seeds[0]!;
-      // An apply interrupted before any slot moved (no workers): its plan is left unfinished.
-      const first = spawn(
-        process.execPath,
-        [BIN, 'apply', '--seed', seed, '--use-empty-masters', '--queue', queue.url, '--yes', '--no-workers'],
-        { stdio: 'ignore' },
-      );
-      const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
-      await waitForPlanProgress(queue.url, 0);
-      first.kill('SIGINT');
-      expect(await exited).toBe(1);
+      const { planId } = await leaveUnfinishedPlan(seed, queue.url);
       const before = await expectSettled(cluster);
-      const planId = (
-        JSON.parse((await runCli(['progress', '--queue', queue.url, '--json'])).stdout) as {
-          planId: string;
-        }
-      ).planId;
 
       const weighted = ['apply', '--seed', seed, '--weight', `${seed}=2`, '--queue', queue.url, '--yes'];
       const refused = await runCli(weighted);
@@ -157,21 +163,7 @@ describe('where a plan comes from: -f FILE, flags, the queue', () => {
   it('apply -f says it replaces an unfinished plan on the queue before it asks', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       const seed = cluster.seeds[0]!;
-      const first = spawn(
-        process.execPath,
-        [BIN, 'apply', '--seed', seed, '--use-empty-masters', '--queue', queue.url, '--yes', '--no-workers'],
-        { stdio: 'ignore' },
-      );
-      const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
-      await waitForPlanProgress(queue.url, 0);
-      first.kill('SIGINT');
-      expect(await exited).toBe(1);
-      const { planId, total } = JSON.parse(
-        (await runCli(['progress', '--queue', queue.url, '--json'])).stdout,
-      ) as {
-        planId: string;
-        total: number;
-      };
+      const { planId, total } = await leaveUnfinishedPlan(seed, queue.url);
       const saved = join(dir, 'weighted.yaml');
       expect((await runCli(['plan', '--seed', seed, '--weight', `${seed}=2`, '-o', saved])).code).toBe(0);
       const replacing = await runCli(['apply', '--seed', seed, '-f', saved, '--queue', queue.url, '--yes']);

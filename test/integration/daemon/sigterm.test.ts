@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../../src/daemon/index.js';
 import {
   expectSettled,
@@ -18,10 +18,6 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const KEYS = 20_000;
 
 describe('slotshift daemon (the CLI as a user runs it)', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-  }, 120_000);
-
   it('finishes the slots in flight on SIGTERM, leaves none open, and exits 0', async () => {
     const cluster = await startLocalCluster({ masters: 3, emptyMasters: 1 });
     const queue = await startLocalRedis();
