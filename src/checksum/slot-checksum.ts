@@ -7,6 +7,7 @@ import { foldDigests, type Checksum, type Digest, type SlotChecksum } from './fo
 import { forEachLimited, keyDigests } from './key-digests.js';
 import { compileDigestOptions, type CompiledDigestOptions, type DigestOptions } from './options.js';
 import { parseCount, parseFoldReply, parseKeyList } from './parse-replies.js';
+import { classifyRedisError } from '../cluster/redis-error-kind.js';
 import { luaScript, scriptCall } from '../cluster/run-script.js';
 
 const SLOT_FOLD = luaScript(SLOT_FOLD_SCRIPT);
@@ -163,12 +164,12 @@ export async function openSlotChecksum(
  * access to a non-local key.
  */
 function isSlotInMotion(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
+  const kind = classifyRedisError(e);
   return (
-    e.message.includes('non local key') ||
-    e.message.startsWith('TRYAGAIN') ||
-    e.message.startsWith('ASK ') ||
-    e.message.startsWith('MOVED ')
+    kind === 'ASK' ||
+    kind === 'MOVED' ||
+    kind === 'TRYAGAIN' ||
+    (e instanceof Error && e.message.includes('non local key'))
   );
 }
 

@@ -7,3 +7,4 @@ export * from './read-topology.js';
 export * from './run-script.js';
 export * from './failover-watch.js';
 export * from './key-slot.js';
+export * from './redis-error-kind.js';

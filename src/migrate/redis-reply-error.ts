@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import type { RedisErrorKind } from '../cluster/redis-error-kind.js';
 
 /** One command's outcome in a pipeline or transaction, as ioredis reports it. */
 export type Reply = [Error | null, unknown];
@@ -35,59 +36,8 @@ export async function execTransaction(tx: ChainableCommander): Promise<Reply[]> 
   return replies;
 }
 
-/**
- * Redis error replies, classified in one place by their first word so every caller reacts to the
- * same kind the same way.
- */
-export type RedisErrorKind =
-  | 'MOVED'
-  | 'ASK'
-  | 'TRYAGAIN'
-  | 'CLUSTERDOWN'
-  | 'BUSYKEY'
-  | 'IOERR'
-  | 'NOAUTH'
-  | 'WRONGPASS'
-  | 'NOPERM'
-  | 'NOSCRIPT'
-  | 'LOADING'
-  | 'READONLY'
-  | 'ERR'
-  | 'CONNECTION'
-  | 'OTHER';
-
-const KNOWN = new Set<RedisErrorKind>([
-  'MOVED',
-  'ASK',
-  'TRYAGAIN',
-  'CLUSTERDOWN',
-  'BUSYKEY',
-  'IOERR',
-  'NOAUTH',
-  'WRONGPASS',
-  'NOPERM',
-  'NOSCRIPT',
-  'LOADING',
-  'READONLY',
-  'ERR',
-]);
-
-export function classifyRedisError(e: unknown): RedisErrorKind {
-  const msg = e instanceof Error ? e.message : String(e);
-  const first = msg.split(' ', 1)[0] ?? '';
-  // MIGRATE wraps the target's error: "ERR Target instance replied with error: BUSYKEY ...".
-  const wrapped = /Target instance replied with error: (\w+)/.exec(msg)?.[1];
-  if (wrapped && KNOWN.has(wrapped as RedisErrorKind)) return wrapped as RedisErrorKind;
-  if (KNOWN.has(first as RedisErrorKind)) return first as RedisErrorKind;
-  if (
-    /Connection is closed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|Command timed out|Stream isn't writeable/i.test(
-      msg,
-    )
-  ) {
-    return 'CONNECTION';
-  }
-  return 'OTHER';
-}
+// Classified in src/cluster so the checksum module, below migrate, reads errors the same way.
+export { classifyRedisError, type RedisErrorKind } from '../cluster/redis-error-kind.js';
 
 /** Kinds worth another try after a pause: the cluster or a link is busy, not wrong. */
 export function isTransient(kind: RedisErrorKind): boolean {
