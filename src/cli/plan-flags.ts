@@ -158,6 +158,11 @@ export function policyDifferences(
   );
 }
 
+/** Keys sampled per slot for byte estimates (`--sample-keys`; 0 samples none). */
+export function sampleKeysFrom(flags: Pick<PlanFlags, 'sampleKeys'>): number {
+  return flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
+}
+
 export { planFromCluster } from '../stats/index.js';
 
 /** `from → to: ranges` lines, the form a reviewer reads. */

@@ -44,7 +44,6 @@ import {
   type ConnectionFlags,
 } from '../connection-options.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
-import { parsePositiveInt } from '../parse-flags.js';
 import {
   addrOf,
   assertNoPolicyFlagsWithFile,
@@ -53,6 +52,7 @@ import {
   planFromCluster,
   policyDifferences,
   policyFromFlags,
+  sampleKeysFrom,
   withPlanOptions,
   type PlanFlags,
 } from '../plan-flags.js';
@@ -167,20 +167,16 @@ async function applyPlan(
       process.stdout.write(`resuming unfinished plan ${plan.planId} from the queue\n`);
     } else if (flags.file) {
       const source = readPlanSource(flags.file);
-      const sample =
-        flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
       if (source.kind === 'saved') {
         assertPlanApplies(source.plan, topology, { file: flags.file });
         plan = source.plan;
       } else {
-        plan = await planForDesiredState(pool, topology, source.file, sample);
+        plan = await planForDesiredState(pool, topology, source.file, sampleKeysFrom(flags));
         // The file's limits.latencyBudgetMs, where --latency-budget-ms does not say otherwise.
         settings = moveSettingsFrom(flags, groupSlots, source.file);
       }
     } else {
-      const sample =
-        flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
-      plan = await planFromCluster(pool, topology, policyFromFlags(flags), sample);
+      plan = await planFromCluster(pool, topology, policyFromFlags(flags), sampleKeysFrom(flags));
     }
     assertQueueSlotPinned(
       queueHome,

@@ -11,7 +11,6 @@ import {
   type ConnectionFlags,
 } from '../connection-options.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
-import { parsePositiveInt } from '../parse-flags.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import {
   addrOf,
@@ -20,6 +19,7 @@ import {
   groupMoves,
   planFromCluster,
   policyFromFlags,
+  sampleKeysFrom,
   withPlanOptions,
   type PlanFlags,
 } from '../plan-flags.js';
@@ -53,7 +53,7 @@ export function planCommand(program: Command): void {
     assertNoPolicyFlagsWithFile(flags.file, givenPolicyFlags(cmd));
     const seeds = seedsFrom(flags);
     const policy = policyFromFlags(flags);
-    const sample = flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
+    const sample = sampleKeysFrom(flags);
     const pool = new NodePool(connectionFrom(flags));
     try {
       const topology = await readTopology(pool, seeds);
