@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { masters, type NodePool, type Topology } from '../cluster/index.js';
+import { masters, type ClusterNode, type NodePool, type Topology } from '../cluster/index.js';
 import { Migrator } from './migrator.js';
 import { planFix, slotsNeedingRepair, type FixAction, type FixRead, type SlotKeyCounts } from './plan-fix.js';
 
@@ -79,17 +79,25 @@ export async function applyFix(
         await migrator.migrate({ slot: a.slot, from, to });
         break;
       }
-      case 'assign': {
+      case 'assign':
+        await claim(a.slot, node(a.owner));
+        break;
+      case 'settle-dispute': {
         const owner = node(a.owner);
-        // SETSLOT NODE rather than ADDSLOTS: it also takes a slot a dead master still owns in this
-        // node's view, which ADDSLOTS refuses as busy.
-        await (await pool.get(owner)).call('CLUSTER', 'SETSLOT', String(a.slot), 'NODE', owner.id);
-        // The new owner's claim needs an epoch no other node has, or gossip may not accept it.
-        await (await pool.get(owner)).call('CLUSTER', 'BUMPEPOCH');
-        for (const m of masters(topology)) {
-          if (m.id === owner.id || !m.reachable) continue;
-          await (await pool.get(m)).call('CLUSTER', 'SETSLOT', String(a.slot), 'NODE', owner.id);
+        // Keys first, the claim after, and a failure stops here: a claimant that hears the owner's
+        // claim with a higher epoch while it still holds keys of the slot deletes them (Redis counts
+        // them as a dirty slot), so the owner's epoch is bumped only once every other claimant has
+        // handed over its keys and its claim.
+        for (const id of a.others) {
+          const from = node(id);
+          // MIGRATING on the claimant first: a key it has handed over is then answered with ASK to
+          // the owner rather than as missing, and a new key goes to the owner.
+          await (await pool.get(from)).call('CLUSTER', 'SETSLOT', String(a.slot), 'MIGRATING', owner.id);
+          // The owner already serves the slot, so the move closes at once and the claimant's keys go
+          // over in the close's loop for keys still on the source (see migrateSlot's finalize).
+          await migrator.migrate({ slot: a.slot, from, to: owner });
         }
+        await claim(a.slot, owner);
         break;
       }
       case 'announce':
@@ -97,6 +105,19 @@ export async function applyFix(
         break;
       case 'unfixable':
         break;
+    }
+  }
+
+  /** Makes `owner` the slot's owner on every reachable master, with an epoch that wins over gossip. */
+  async function claim(slot: number, owner: ClusterNode): Promise<void> {
+    // SETSLOT NODE rather than ADDSLOTS: it also takes a slot a dead master still owns in this
+    // node's view, which ADDSLOTS refuses as busy.
+    await (await pool.get(owner)).call('CLUSTER', 'SETSLOT', String(slot), 'NODE', owner.id);
+    // The new owner's claim needs an epoch no other node has, or gossip may not accept it.
+    await (await pool.get(owner)).call('CLUSTER', 'BUMPEPOCH');
+    for (const m of masters(topology)) {
+      if (m.id === owner.id || !m.reachable) continue;
+      await (await pool.get(m)).call('CLUSTER', 'SETSLOT', String(slot), 'NODE', owner.id);
     }
   }
 }

@@ -86,6 +86,8 @@ export interface MigrateSlotContext {
 }
 
 const MAX_TRANSIENT_RETRIES = 5;
+/** Keys taken per round when the source still holds keys at its close. */
+const LEFT_KEYS_BATCH = 1000;
 
 /**
  * Move one slot. Safe to re-run from any point: the first two steps tell where the slot is.
@@ -398,8 +400,17 @@ async function finalize(
       if (/only with masters/i.test(msg)) break;
       if (/still hold keys/i.test(msg) && attempt < MAX_TRANSIENT_RETRIES) {
         // A key reached the source after the last GETKEYSINSLOT (a replica's late write): move it too.
-        const rest = (await source.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')) as string[];
+        const rest = (await source.call(
+          'CLUSTER',
+          'GETKEYSINSLOT',
+          String(slot),
+          String(LEFT_KEYS_BATCH),
+        )) as string[];
         if (rest.length) await migrate(ctx, source, to, rest, await migrateTimeoutFor(ctx, source), false);
+        // A full batch is progress, not a failed attempt: `fix` settling a disputed slot hands over
+        // all of a claimant's keys this way (its owner already serves the slot), more than a few
+        // batches' worth. The source is MIGRATING then, so new keys go to the target and this ends.
+        if (rest.length === LEFT_KEYS_BATCH) attempt--;
         continue;
       }
       const kind = classifyRedisError(e);

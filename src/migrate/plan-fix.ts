@@ -6,7 +6,78 @@ export type FixAction =
   | { kind: 'close'; slot: number; node: string; reason: string }
   | { kind: 'assign'; slot: number; owner: string; reason: string }
   | { kind: 'announce'; slot: number; owner: string; node: string; reason: string }
+  | {
+      kind: 'settle-dispute';
+      slot: number;
+      /** The claimant that keeps the slot; the others hand it their keys and their claim. */
+      owner: string;
+      others: string[];
+      rule: DisputeRule;
+      /** What the choice rests on. Not compared between fix's two reads: clients keep writing. */
+      claims: SlotClaim[];
+      reason: string;
+    }
   | { kind: 'unfixable'; slot: number; reason: string };
+
+/** One master's claim on a slot that several claim: its own view says it serves the slot. */
+export interface SlotClaim {
+  readonly node: string;
+  /** Keys it holds in the slot (CLUSTER COUNTKEYSINSLOT). */
+  readonly keys: number;
+  readonly configEpoch: number;
+}
+
+/** What decided a dispute: see `chooseDisputedOwner`. */
+export type DisputeRule = 'most-keys' | 'config-epoch' | 'node-id';
+
+/**
+ * Which of the masters that each claim a slot keeps it. The keys decide: the claimant holding the
+ * most keys of the slot keeps it and the others' keys move to it, as redis-cli --cluster fix does
+ * (clusterManagerFixMultipleSlotOwners keeps clusterManagerGetNodeWithMostKeysInSlot). A majority of
+ * the other nodes' views says only whose claim they heard last; following it could give the slot
+ * to a claimant holding none of its keys. Ties, in order: the higher config epoch, the claim Redis's
+ * own gossip lets win (a node takes a slot's owner from the claim with the greater epoch); then the
+ * smaller node id, the node Redis's epoch-collision rule leaves with the higher epoch (of two masters
+ * with the same epoch, the one with the smaller id bumps its epoch). Deterministic for any order of
+ * `claims`; `claims` must not be empty.
+ */
+export function chooseDisputedOwner(claims: readonly SlotClaim[]): { owner: string; rule: DisputeRule } {
+  const ranked = [...claims].sort(
+    (a, b) =>
+      b.keys - a.keys || b.configEpoch - a.configEpoch || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0),
+  );
+  const [first, second] = ranked;
+  if (!first) throw new RangeError('chooseDisputedOwner needs at least one claim');
+  const rule: DisputeRule =
+    !second || first.keys > second.keys
+      ? 'most-keys'
+      : first.configEpoch > second.configEpoch
+        ? 'config-epoch'
+        : 'node-id';
+  return { owner: first.node, rule };
+}
+
+const DISPUTE_REASON: Record<DisputeRule, string> = {
+  'most-keys': 'it holds the most keys of the slot',
+  'config-epoch':
+    'no claimant holds more keys; it has the highest config epoch, the claim Redis itself lets win',
+  'node-id':
+    'same keys and config epoch; it has the smallest node id, the one Redis settles an epoch collision for',
+};
+
+/**
+ * Slots that more than one reachable master claims in its own view (a dispute), with the claimants
+ * sorted. Read from the masters' own slot lists, not from `disagreements`, which is only a sample.
+ */
+export function disputedSlots(topology: Topology): Map<number, string[]> {
+  const claimants = new Map<number, string[]>();
+  for (const m of masters(topology)) {
+    if (!m.reachable) continue;
+    for (const r of m.slots)
+      for (let s = r.start; s <= r.end; s++) claimants.set(s, [...(claimants.get(s) ?? []), m.id]);
+  }
+  return new Map([...claimants].filter(([, ids]) => ids.length > 1).map(([s, ids]) => [s, [...ids].sort()]));
+}
 
 /** Keys each master holds in the slots `fix` looks at: `counts.get(nodeId)?.get(slot)`. */
 export type SlotKeyCounts = ReadonlyMap<string, ReadonlyMap<number, number>>;
@@ -26,6 +97,7 @@ export function slotsNeedingRepair(topology: Topology): number[] {
     if (o === null) slots.add(s);
   });
   for (const d of topology.disagreements) slots.add(d.slot);
+  for (const s of disputedSlots(topology).keys()) slots.add(s);
   return [...slots].sort((a, b) => a - b);
 }
 
@@ -40,6 +112,8 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
   const keysOn = (node: string, slot: number): number => counts.get(node)?.get(slot) ?? 0;
   const masterIds = new Set(masters(topology).map((m) => m.id));
   const dead = deadMastersNotReplaced(topology);
+  const disputes = disputedSlots(topology);
+  const epochOf = new Map(topology.nodes.map((n) => [n.id, n.configEpoch]));
   for (const slot of slotsNeedingRepair(topology)) {
     const owner = topology.owners[slot] ?? null;
     const migrating = topology.nodes.flatMap((n) =>
@@ -67,6 +141,29 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
           reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces, and ${holders.length ? `keys on ${holders.length} masters` : 'no live master holds its keys'}: give each to the master that should serve it with CLUSTER SETSLOT <slot> NODE <id> on that master, then on the others`,
         });
       }
+      continue;
+    }
+
+    // Masters that each serve the slot in their own view: the keys decide who keeps it. Only when
+    // the slot is open on claimants alone (a claimant migrating is handled by the settling); another
+    // node importing it is left to the open-slot rules below.
+    const claimants = disputes.get(slot);
+    if (claimants && importing.length === 0 && migrating.every((m) => claimants.includes(m.node))) {
+      const claims = claimants.map((node) => ({
+        node,
+        keys: keysOn(node, slot),
+        configEpoch: epochOf.get(node) ?? 0,
+      }));
+      const { owner: keeper, rule } = chooseDisputedOwner(claims);
+      actions.push({
+        kind: 'settle-dispute',
+        slot,
+        owner: keeper,
+        others: claimants.filter((c) => c !== keeper),
+        rule,
+        claims,
+        reason: DISPUTE_REASON[rule],
+      });
       continue;
     }
 
@@ -186,6 +283,13 @@ function fewestSlots(topology: Topology): string | null {
   return [...count].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
 }
 
+/** A dispute's key counts and epochs change under writes without the repair changing: not compared. */
+function withoutClaims(a: FixAction): FixAction {
+  if (a.kind !== 'settle-dispute') return a;
+  const { claims: _claims, ...rest } = a;
+  return { ...rest, claims: [] };
+}
+
 /** One look at the cluster by `fix`: the repairs planned from it and the key counts they rest on. */
 export interface FixRead {
   readonly actions: readonly FixAction[];
@@ -205,7 +309,7 @@ export interface FixRead {
 export function stableRepairs(first: FixRead, second: FixRead): { actions: FixAction[]; changing: number[] } {
   const bySlot = (read: FixRead): Map<number, string> => {
     const groups = new Map<number, FixAction[]>();
-    for (const a of read.actions) groups.set(a.slot, [...(groups.get(a.slot) ?? []), a]);
+    for (const a of read.actions) groups.set(a.slot, [...(groups.get(a.slot) ?? []), withoutClaims(a)]);
     const nodes = [...read.counts.keys()].sort();
     return new Map(
       [...groups].map(([slot, actions]) => [

@@ -18,6 +18,7 @@ import {
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection-options.js';
+import { plural } from '../../text/index.js';
 import { shortId } from '../format.js';
 import { confirmOrRefuse } from '../confirm.js';
 import { parsePositiveInt } from '../parse-flags.js';
@@ -144,6 +145,18 @@ function failureText(error: unknown): string {
   return isSlotshiftError(error) ? message : `${message}; run slotshift fix again`;
 }
 
+/** Who claims the slot, with what each holds, who keeps it and why. */
+function renderDispute(a: Extract<FixAction, { kind: 'settle-dispute' }>): string {
+  const claims = a.claims
+    .map((c) => `${shortId(c.node)} ${plural(c.keys, 'key')}, config epoch ${c.configEpoch}`)
+    .join('; ');
+  const moving = a.claims.filter((c) => c.node !== a.owner && c.keys > 0).length > 0;
+  return (
+    `claimed by ${plural(a.claims.length, 'master')} (${claims}): ${shortId(a.owner)} keeps it, because ${a.reason}` +
+    `${moving ? `; the others' keys move to it` : ''}; then every master is told`
+  );
+}
+
 function renderActions(
   actions: readonly FixAction[],
   changing: readonly number[],
@@ -160,6 +173,8 @@ function renderActions(
         return `assign to ${shortId(a.owner)} (${a.reason})`;
       case 'announce':
         return `tell ${shortId(a.node)} the owner is ${shortId(a.owner)} (${a.reason})`;
+      case 'settle-dispute':
+        return renderDispute(a);
       case 'unfixable':
         return `cannot fix automatically: ${a.reason}`;
     }

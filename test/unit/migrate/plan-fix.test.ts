@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTopology, parseClusterNodes, type Topology } from '../../../src/cluster/index.js';
 import {
+  chooseDisputedOwner,
   planFix,
   slotsNeedingRepair,
   stableRepairs,
@@ -168,5 +169,65 @@ describe('stableRepairs: only problems the same in two reads are repaired', () =
     expect(start.actions).toEqual([expect.objectContaining({ kind: 'close', slot: 40, node: S })]);
     expect(stableRepairs(start, written)).toEqual({ actions: start.actions, changing: [] });
     expect(stableRepairs(start, arrived)).toEqual({ actions: [], changing: [40] });
+  });
+});
+
+describe('chooseDisputedOwner: the keys decide who keeps a slot several masters claim', () => {
+  const claim = (node: string, keys: number, configEpoch: number) => ({ node, keys, configEpoch });
+
+  it('keeps the claimant holding the most keys, whatever its epoch or id', () => {
+    expect(chooseDisputedOwner([claim(S, 0, 9), claim(O, 12, 1)])).toEqual({ owner: O, rule: 'most-keys' });
+    expect(chooseDisputedOwner([claim(O, 3, 9), claim(S, 40, 1), claim(H, 39, 5)])).toEqual({
+      owner: S,
+      rule: 'most-keys',
+    });
+  });
+
+  it('breaks a tie on keys by the higher config epoch, then by the smaller node id', () => {
+    expect(chooseDisputedOwner([claim(S, 5, 3), claim(O, 5, 7)])).toEqual({ owner: O, rule: 'config-epoch' });
+    expect(chooseDisputedOwner([claim(O, 0, 4), claim(S, 0, 4)])).toEqual({ owner: S, rule: 'node-id' });
+  });
+
+  it('gives the same answer for any order of the claims', () => {
+    const claims = [claim(S, 2, 1), claim(H, 2, 6), claim(O, 2, 6), claim(TR, 1, 9)];
+    const orders = [claims, [...claims].reverse(), [claims[2]!, claims[0]!, claims[3]!, claims[1]!]];
+    for (const c of orders) expect(chooseDisputedOwner(c)).toEqual({ owner: H, rule: 'node-id' });
+  });
+});
+
+describe('planFix: a slot claimed by two masters', () => {
+  // H, S and O see S as the owner of slot 7 (the majority); O also claims it in its own view, with
+  // the slot's keys. Epochs: S 5, O 2 (the rows give every node epoch 1 and are edited here).
+  const disputed = (): Topology => {
+    const rows: Array<[string, string]> = [
+      [H, '5001-6000'],
+      [S, '0-5000'],
+      [O, '6001-16383'],
+    ];
+    const t = viewed(rows, { [O]: '7 6001-16383' });
+    const epoch: Record<string, number> = { [H]: 1, [S]: 5, [O]: 2 };
+    return { ...t, nodes: t.nodes.map((n) => ({ ...n, configEpoch: epoch[n.id] ?? 0 })) };
+  };
+
+  it('gives the slot to the claimant holding its keys, not to the one most nodes name', () => {
+    const t = disputed();
+    expect(t.owners[7]).toBe(S);
+    expect(slotsNeedingRepair(t)).toEqual([7]);
+    const actions = planFix(t, counts([[O, 7, 25]]));
+    expect(actions).toEqual([
+      expect.objectContaining({ kind: 'settle-dispute', slot: 7, owner: O, others: [S], rule: 'most-keys' }),
+    ]);
+    expect(actions[0]?.reason).toContain('most keys');
+    // Clients writing to the claimant between fix's two reads do not make it a slot still changing.
+    const more = counts([[O, 7, 31]]);
+    expect(
+      stableRepairs({ actions, counts: counts([[O, 7, 25]]) }, { actions: planFix(t, more), counts: more }),
+    ).toEqual({ actions: planFix(t, more), changing: [] });
+  });
+
+  it('with no keys on either side, keeps the claim with the higher config epoch and says so', () => {
+    const [action] = planFix(disputed(), counts([]));
+    expect(action).toMatchObject({ kind: 'settle-dispute', owner: S, others: [O], rule: 'config-epoch' });
+    expect(action?.reason).toContain('config epoch');
   });
 });
