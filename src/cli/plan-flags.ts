@@ -2,7 +2,12 @@ import { Option, type Command } from 'commander';
 import { formatRanges, masters, toRanges, type SlotRange, type Topology } from '../cluster/index.js';
 import { InvalidOptionError } from '../errors/index.js';
 import { isDeepStrictEqual } from 'node:util';
+import type { NodePool } from '../cluster/index.js';
+import { planFromCluster } from '../stats/index.js';
 import {
+  AmbiguousNodeRefError,
+  NotAMasterError,
+  UnknownNodeError,
   resolvePlanPolicy,
   type BalanceBy,
   type Plan,
@@ -163,7 +168,61 @@ export function sampleKeysFrom(flags: Pick<PlanFlags, 'sampleKeys'>): number {
   return flags.sampleKeys === '0' ? 0 : parsePositiveInt('--sample-keys', flags.sampleKeys ?? '4');
 }
 
-export { planFromCluster } from '../stats/index.js';
+export { planFromCluster };
+
+/**
+ * The flag a planner policy field comes from. The planner names fields as a plan file spells them
+ * (`weights.e880`, `drain`); a user who typed `--weight e880=2` looks for `--weight`.
+ */
+export function flagForPolicyField(field: string): string {
+  const weight = /^weights\.(.*)$/s.exec(field);
+  if (weight) return `--weight ${weight[1]}`;
+  if (/^pin\[\d+\]$/.test(field)) return '--pin';
+  const flags: Record<string, string> = {
+    drain: '--drain',
+    exclude: '--exclude',
+    threshold: '--threshold',
+    balanceBy: '--balance-by',
+    maxMoves: '--max-moves',
+    maxPerNode: '--max-per-node',
+  };
+  return flags[field] ?? field;
+}
+
+/** The same error, naming the flag instead of the policy field; any other error as it is. */
+export function withFlagNames(error: unknown): unknown {
+  if (error instanceof UnknownNodeError)
+    return new UnknownNodeError(flagForPolicyField(error.option), error.ref);
+  if (error instanceof AmbiguousNodeRefError)
+    return new AmbiguousNodeRefError(flagForPolicyField(error.option), error.ref, error.candidates);
+  if (error instanceof NotAMasterError)
+    return new NotAMasterError(flagForPolicyField(error.option), error.ref, error.nodeId, error.masterId);
+  if (error instanceof InvalidOptionError && !error.option.startsWith('-')) {
+    const detail = error.message.slice(error.option.length + 2);
+    return new InvalidOptionError(flagForPolicyField(error.option), detail);
+  }
+  return error;
+}
+
+/** The policy the flags ask for, checked on `topology`; an error names the flag, not the policy field. */
+export function resolveFlagPolicy(topology: Topology, policy: PlanPolicy): ResolvedPlanPolicy {
+  try {
+    return resolvePlanPolicy(topology, policy);
+  } catch (e) {
+    throw withFlagNames(e);
+  }
+}
+
+/** planFromCluster for a policy made from flags: refs and numbers are checked first, by flag name. */
+export function planFromFlags(
+  pool: NodePool,
+  topology: Topology,
+  policy: PlanPolicy,
+  sampleKeys: number,
+): Promise<Plan> {
+  resolveFlagPolicy(topology, policy);
+  return planFromCluster(pool, topology, policy, sampleKeys);
+}
 
 /** `from → to: ranges` lines, the form a reviewer reads. */
 export function groupMoves(

@@ -21,18 +21,21 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     uniqueKeys: true,
     prettyErrors: true,
   });
-  const syntaxErrors = doc.errors.map((e): ConfigIssue => {
-    const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-    return {
-      file,
-      line: pos.line,
-      column: pos.col,
-      field: '',
-      problem: `YAML syntax error: ${firstLine(e.message)}`,
-    };
-  });
-  const [first, ...rest] = syntaxErrors;
-  if (first) throw new ConfigFileError([first, ...rest]);
+  // Only the first syntax error: the parser's later ones at the same place mostly restate it (an
+  // unclosed bracket also reads as a multi-line key, a key without a value, ...).
+  const [error] = doc.errors;
+  if (error) {
+    const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+    throw new ConfigFileError([
+      {
+        file,
+        line: pos.line,
+        column: pos.col,
+        field: '',
+        problem: `YAML syntax error: ${describeYamlError(error.code, error.message)}`,
+      },
+    ]);
+  }
   return {
     file,
     value: doc.toJS({ maxAliasCount: 100 }) as unknown,
@@ -108,6 +111,51 @@ export function validateSource<S extends z.ZodType>(source: YamlSource, schema: 
 export function issueAt(source: YamlSource, path: FieldPath, atKey: boolean, problem: string): ConfigIssue {
   const { line, column } = source.positionOf(path, atKey);
   return { file: source.file, line, column, field: formatPath(path), problem };
+}
+
+/**
+ * What a YAML parse error means, in our words; the position is printed beside it. The library's
+ * own text (`Flow sequence in block collection must be sufficiently indented and end with a ] at
+ * line 10, column 1:`) names its grammar and repeats the position; it is kept only for errors not
+ * described here.
+ */
+export function describeYamlError(code: string, message: string): string {
+  const detail = (firstLine(message).split(/ at line \d+, column \d+/)[0] ?? '').trim();
+  const bracket = /end with a ([\]}])/.exec(detail)?.[1];
+  switch (code) {
+    case 'BAD_INDENT':
+      if (bracket) {
+        const open = bracket === ']' ? '[' : '{';
+        return `a "${open}" opened above is not closed with "${bracket}" (or a line inside it is indented less than its field)`;
+      }
+      if (/same column/.test(detail))
+        return 'this field is indented differently from the fields before it in the same section; indent them by the same number of spaces';
+      return 'the indentation here does not fit the lines above';
+    case 'TAB_AS_INDENT':
+      return 'a tab indents this line; YAML indents with spaces only';
+    case 'DUPLICATE_KEY':
+      return 'this field is already given above in the same section; keep one';
+    case 'BAD_SCALAR_START': {
+      const char = /character (\S+)/.exec(detail)?.[1];
+      return `a value cannot start with ${char ? `"${char}"` : 'this character'} unless quoted; put the value in quotes`;
+    }
+    case 'BAD_DQ_ESCAPE':
+      return 'a double-quoted value has an invalid backslash escape; use single quotes, or write a backslash as \\\\';
+    case 'MULTIPLE_DOCS':
+      return 'the file holds more than one YAML document (a second "---"); keep one per file';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      if (/[Nn]ested mappings/.test(detail))
+        return 'a value contains ": ", which YAML reads as a nested field; quote the value';
+      break;
+    case 'MISSING_CHAR': {
+      const quote = /closing (["'])/.exec(detail)?.[1];
+      if (quote) return `a value opened with ${quote} is not closed; add the closing ${quote}`;
+      break;
+    }
+  }
+  if (['BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY', 'UNEXPECTED_TOKEN', 'MISSING_CHAR'].includes(code))
+    return 'this line is neither a "field: value" nor an item of the list above; check its indentation, and the line before it for a missing ":" or an unclosed bracket or quote';
+  return `not valid YAML (${detail})`;
 }
 
 function firstLine(s: string): string {

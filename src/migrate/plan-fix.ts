@@ -1,4 +1,5 @@
 import { deadMastersNotReplaced, masters, type Topology } from '../cluster/index.js';
+import { plural } from '../text/index.js';
 
 /** What `fix` does for one slot. Computed purely from the topology and key counts, then executed. */
 export type FixAction =
@@ -138,7 +139,7 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
         actions.push({
           kind: 'unfixable',
           slot,
-          reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces, and ${holders.length ? `keys on ${holders.length} masters` : 'no live master holds its keys'}: give each to the master that should serve it with CLUSTER SETSLOT <slot> NODE <id> on that master, then on the others`,
+          reason: `owned by ${owner.slice(0, 8)}, a failed master no replica replaces, and ${holders.length ? `keys on ${plural(holders.length, 'master')}` : 'no live master holds its keys'}: give each to the master that should serve it with CLUSTER SETSLOT <slot> NODE <id> on that master, then on the others`,
         });
       }
       continue;
@@ -173,7 +174,7 @@ export function planFix(topology: Topology, counts: SlotKeyCounts): FixAction[] 
         actions.push({
           kind: 'unfixable',
           slot,
-          reason: `no owner and keys on ${holders.length} masters; move them to one master by hand`,
+          reason: `no owner and keys on ${plural(holders.length, 'master')}; move them to one master by hand`,
         });
         continue;
       }

@@ -1,4 +1,5 @@
 import { SlotshiftError } from '../errors/index.js';
+import { plural } from '../text/index.js';
 
 /**
  * `--plan` names no plan enqueued on the queue: a typo, or another queue. Refused rather than read
@@ -13,7 +14,7 @@ export class UnknownPlanError extends SlotshiftError {
   ) {
     const shown = known
       .slice(0, 5)
-      .map((p, i) => `${p.planId} (${i === 0 ? 'latest, ' : ''}${p.total} slots)`);
+      .map((p, i) => `${p.planId} (${i === 0 ? 'latest, ' : ''}${plural(p.total, 'slot')})`);
     const more = known.length > shown.length ? ` and ${known.length - shown.length} older` : '';
     super(
       known.length

@@ -13,6 +13,7 @@ import {
   type NodePool,
   type Topology,
 } from '../cluster/index.js';
+import { plural } from '../text/index.js';
 
 /**
  * The `slotshift status --json` document. Version 1 is stable: fields may be added, never renamed
@@ -93,10 +94,10 @@ export function balanceVerdict(topology: Topology, thresholdPct: number): Balanc
   const rounded = Math.round(maxDeviationPct * 100) / 100;
   const balanced = rounded <= thresholdPct;
   const base = balanced
-    ? `balanced: ${holding.length} masters within ${thresholdPct}% of an even share (max deviation ${rounded}%)`
+    ? `balanced: ${plural(holding.length, 'master')} within ${thresholdPct}% of an even share (max deviation ${rounded}%)`
     : `unbalanced: a master is ${rounded}% off an even share (threshold ${thresholdPct}%); run slotshift plan`;
   const empty = emptyMasters
-    ? `; ${emptyMasters} master${emptyMasters > 1 ? 's' : ''} hold no slots (slotshift plan --use-empty-masters spreads slots onto them)`
+    ? `; ${plural(emptyMasters, 'master')} ${emptyMasters === 1 ? 'holds' : 'hold'} no slots (slotshift plan --use-empty-masters spreads slots onto ${emptyMasters === 1 ? 'it' : 'them'})`
     : '';
   return {
     balanced,

@@ -12,13 +12,7 @@ import {
 } from '../../cluster/index.js';
 import { UnfinishedPlanError } from '../../errors/index.js';
 import { createLogger, type Logger } from '../../log/index.js';
-import {
-  parsePlan,
-  planToJson,
-  resolvePlanPolicy,
-  slotsNotWherePlanned,
-  type Plan,
-} from '../../planner/index.js';
+import { parsePlan, planToJson, slotsNotWherePlanned, type Plan } from '../../planner/index.js';
 import {
   DEFAULT_BIG_KEY_BYTES,
   migratorOptionsFor,
@@ -49,9 +43,10 @@ import {
   assertNoPolicyFlagsWithFile,
   givenPolicyFlags,
   groupMoves,
-  planFromCluster,
+  planFromFlags,
   policyDifferences,
   policyFromFlags,
+  resolveFlagPolicy,
   sampleKeysFrom,
   withPlanOptions,
   type PlanFlags,
@@ -72,6 +67,7 @@ import {
   type QueueFlags,
   type WorkerFlags,
 } from '../queue-options.js';
+import { noun, plural } from '../../text/index.js';
 
 interface ApplyFlags extends ConnectionFlags, PlanFlags, QueueFlags, WorkerFlags, MoveFlags {
   file?: string;
@@ -176,7 +172,7 @@ async function applyPlan(
         settings = moveSettingsFrom(flags, groupSlots, source.file);
       }
     } else {
-      plan = await planFromCluster(pool, topology, policyFromFlags(flags), sampleKeysFrom(flags));
+      plan = await planFromFlags(pool, topology, policyFromFlags(flags), sampleKeysFrom(flags));
     }
     assertQueueSlotPinned(
       queueHome,
@@ -198,14 +194,14 @@ async function applyPlan(
     const { done } = await planQueue.progress(replaced.planId, replaced.total);
     if (done < replaced.total) {
       process.stdout.write(
-        `this replaces the unfinished plan ${replaced.planId} on the queue (${done} of ${replaced.total} slots moved): its remaining slots are cancelled\n`,
+        `this replaces the unfinished plan ${replaced.planId} on the queue (${done} of ${plural(replaced.total, 'slot')} moved): its remaining slots are cancelled\n`,
       );
     }
   }
   if (
     !(await confirmOrRefuse(
       flags.yes,
-      `move ${plan.moves.length} slots (about ${formatBytes(plan.totals.bytes)})?`,
+      `move ${plural(plan.moves.length, 'slot')} (about ${formatBytes(plan.totals.bytes)})?`,
     ))
   ) {
     await planQueue.close();
@@ -292,11 +288,11 @@ async function applyPlan(
   const verification = flags.verify
     ? `, ${final.verified} verified, ${final.mismatches} mismatch${final.mismatches === 1 ? '' : 'es'}` +
       (final.writtenDuringMove
-        ? ` (${final.writtenDuringMove} keys written by clients during their move, not compared)`
+        ? ` (${plural(final.writtenDuringMove, 'key')} written by clients during their move, not compared)`
         : '')
     : ' (not verified: --no-verify)';
   process.stdout.write(
-    `${final.done} of ${final.total} slots moved (${formatCount(final.keys)} keys, about ${formatBytes(final.bytes)}) in ${seconds.toFixed(1)} s` +
+    `${final.done} of ${plural(final.total, 'slot')} moved (${formatCount(final.keys)} ${noun(final.keys, 'key')}, about ${formatBytes(final.bytes)}) in ${seconds.toFixed(1)} s` +
       verification +
       (final.failed ? `, ${final.failed} failed` : '') +
       (final.cancelled ? `, ${final.cancelled} cancelled` : '') +
@@ -510,7 +506,7 @@ async function planToResume(
   if (policyFlags.length === 0) return plan;
   const policy = policyFromFlags(flags);
   // Flags that name no master of the cluster are wrong whatever the queue holds.
-  resolvePlanPolicy(topology, policy);
+  resolveFlagPolicy(topology, policy);
   const differs = policyDifferences(plan.policy, policy, madeFor);
   if (differs.length === 0) return plan;
   if (await q.isCancelled(plan.planId)) {
@@ -522,12 +518,15 @@ async function planToResume(
   const groups = groupMoves(plan);
   const moves = groups
     .slice(0, 3)
-    .map((g) => `${addrOf(madeFor, g.from)} -> ${addrOf(madeFor, g.to)}: ${formatCount(g.slots)} slots`)
+    .map(
+      (g) =>
+        `${addrOf(madeFor, g.from)} -> ${addrOf(madeFor, g.to)}: ${formatCount(g.slots)} ${noun(g.slots, 'slot')}`,
+    )
     .join(', ');
   const queueName = flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`;
   throw new UnfinishedPlanError(
     plan.planId,
-    `${formatCount(unfinished.done)} of ${formatCount(unfinished.total)} slots moved; ${moves}${groups.length > 3 ? ', ...' : ''}`,
+    `${formatCount(unfinished.done)} of ${formatCount(unfinished.total)} ${noun(unfinished.total, 'slot')} moved; ${moves}${groups.length > 3 ? ', ...' : ''}`,
     policyFlags,
     differs,
     'the same apply without the policy flags',

@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../../errors/index.js';
 import { PlanQueue, UnknownPlanError, probeQueue, type PlanProgress } from '../../queue/index.js';
 import { printableQueueUrl, queueUrlFrom, withQueueOptions, type QueueFlags } from '../queue-options.js';
 import { withConfigFile } from '../config-file.js';
+import { plural } from '../../text/index.js';
 
 interface ControlFlags extends QueueFlags {
   plan?: string;
@@ -83,7 +84,7 @@ export function controlCommands(program: Command): void {
         };
       }
       await q.cancel(id);
-      const slots = (n: number): string => `${n} waiting slot${n === 1 ? '' : 's'}`;
+      const slots = (n: number): string => plural(n, 'waiting slot');
       return {
         text:
           waiting === null
@@ -121,5 +122,5 @@ async function planOf(
 }
 
 function progressLine(planId: string, p: PlanProgress): string {
-  return `plan ${planId}: ${p.done}/${p.total} slots moved, ${p.failed} failed, ${p.cancelled} cancelled, ${p.keys} keys (about ${formatBytes(p.bytes)})${p.paused ? ' (queue paused)' : ''}\n`;
+  return `plan ${planId}: ${p.done}/${plural(p.total, 'slot')} moved, ${p.failed} failed, ${p.cancelled} cancelled, ${plural(p.keys, 'key')} (about ${formatBytes(p.bytes)})${p.paused ? ' (queue paused)' : ''}\n`;
 }

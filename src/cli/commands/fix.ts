@@ -78,7 +78,7 @@ export function fixCommand(program: Command): void {
         if (changing.length) throw new SlotsStillChangingError(changing, recheckMs);
         return;
       }
-      if (!(await confirmOrRefuse(flags.yes, `apply ${actions.length} repair(s)?`))) {
+      if (!(await confirmOrRefuse(flags.yes, `apply ${plural(actions.length, 'repair')}?`))) {
         process.exitCode = 2;
         return;
       }
@@ -95,7 +95,7 @@ export function fixCommand(program: Command): void {
       process.stdout.write(
         after.length === 0
           ? 'cluster repaired: no open slots left\n'
-          : `${after.length} problem(s) remain:\n${renderActions(after, [], true)}`,
+          : `${plural(after.length, 'problem')} ${after.length === 1 ? 'remains' : 'remain'}:\n${renderActions(after, [], true)}`,
       );
       if (after.length > 0 || unfixable > 0 || failed.length > 0 || changing.length > 0) process.exitCode = 1;
     } finally {
@@ -120,8 +120,8 @@ function renderOutcome(
   const total = new Set([...tried, ...unfixable, ...changing]).size;
   const left = new Set([...failedSlots, ...unfixable, ...changing]);
   const repaired = [...tried].filter((s) => !left.has(s)).length;
-  if (left.size === 0) return `${repaired} of ${total} slot(s) repaired\n`;
-  const lines = [`${repaired} of ${total} slot(s) repaired, ${left.size} left:`];
+  if (left.size === 0) return `${repaired} of ${plural(total, 'slot')} repaired\n`;
+  const lines = [`${repaired} of ${plural(total, 'slot')} repaired, ${left.size} left:`];
   for (const f of failed) lines.push(`  slot ${f.action.slot}: ${failureText(f.error)}`);
   if (unfixable.size)
     lines.push(

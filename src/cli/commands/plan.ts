@@ -17,12 +17,13 @@ import {
   assertNoPolicyFlagsWithFile,
   givenPolicyFlags,
   groupMoves,
-  planFromCluster,
+  planFromFlags,
   policyFromFlags,
   sampleKeysFrom,
   withPlanOptions,
   type PlanFlags,
 } from '../plan-flags.js';
+import { noun, plural } from '../../text/index.js';
 
 interface PlanCommandFlags extends ConnectionFlags, PlanFlags {
   json?: boolean;
@@ -59,7 +60,7 @@ export function planCommand(program: Command): void {
       const topology = await readTopology(pool, seeds);
       const plan = flags.file
         ? await planFromFile(pool, topology, flags.file, sample)
-        : await planFromCluster(pool, topology, policy, sample);
+        : await planFromFlags(pool, topology, policy, sample);
       if (flags.output) writePlan(flags.output, plan);
       process.stdout.write(
         flags.json
@@ -115,11 +116,11 @@ export function renderPlan(plan: Plan, topology: Topology, written?: string): st
     lines.push(`no moves: ${plan.reason ?? 'already balanced'}`);
   } else {
     lines.push(
-      `${formatCount(plan.totals.slots)} slots move, about ${formatCount(plan.totals.keys)} keys and ${formatBytes(plan.totals.bytes)}, in ${plan.waves.length} waves:`,
+      `${formatCount(plan.totals.slots)} ${noun(plan.totals.slots, 'slot')} ${plan.totals.slots === 1 ? 'moves' : 'move'}, about ${formatCount(plan.totals.keys)} ${noun(plan.totals.keys, 'key')} and ${formatBytes(plan.totals.bytes)}, in ${plural(plan.waves.length, 'wave')}:`,
     );
     for (const g of groupMoves(plan)) {
       lines.push(
-        `  ${addrOf(topology, g.from)} -> ${addrOf(topology, g.to)}: ${g.slots} slots, ${formatCount(g.keys)} keys: ${elide(g.ranges, 160)}`,
+        `  ${addrOf(topology, g.from)} -> ${addrOf(topology, g.to)}: ${plural(g.slots, 'slot')}, ${formatCount(g.keys)} ${noun(g.keys, 'key')}: ${elide(g.ranges, 160)}`,
       );
     }
   }

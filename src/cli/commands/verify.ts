@@ -22,6 +22,7 @@ import {
 } from '../connection-options.js';
 import { formatCount } from '../format.js';
 import { parseSlotList } from '../plan-flags.js';
+import { noun, plural } from '../../text/index.js';
 
 interface VerifyFlags extends ConnectionFlags {
   slots?: string;
@@ -108,24 +109,24 @@ export function verifyCommand(program: Command): void {
         );
       } else {
         process.stdout.write(
-          `${formatCount(checksums.length)} slots, ${formatCount(keys)} keys checksummed in ${seconds.toFixed(1)} s; cluster checksum ${whole.xor}\n`,
+          `${formatCount(checksums.length)} ${noun(checksums.length, 'slot')}, ${formatCount(keys)} ${noun(keys, 'key')} checksummed in ${seconds.toFixed(1)} s; cluster checksum ${whole.xor}\n`,
         );
         if (flags.save) process.stdout.write(`snapshot written to ${flags.save}\n`);
         if (earlier && notInEarlier.length > 0) {
           process.stdout.write(
-            `${formatCount(notInEarlier.length)} slot(s) checked now are not in the snapshot and were not compared\n`,
+            `${formatCount(notInEarlier.length)} ${noun(notInEarlier.length, 'slot')} checked now ${notInEarlier.length === 1 ? 'is' : 'are'} not in the snapshot and ${notInEarlier.length === 1 ? 'was' : 'were'} not compared\n`,
           );
         }
         if (earlier) {
           process.stdout.write(
             differences.length === 0
               ? `matches the snapshot taken ${earlier.takenAt}\n`
-              : `${differences.length} slot(s) differ from the snapshot taken ${earlier.takenAt}:\n` +
+              : `${plural(differences.length, 'slot')} ${differences.length === 1 ? 'differs' : 'differ'} from the snapshot taken ${earlier.takenAt}:\n` +
                   differences
                     .slice(0, 50)
                     .map(
                       (d) =>
-                        `  slot ${d.slot}: ${d.a ? `${d.a.keys} keys ${d.a.xor}` : 'absent'} -> ${d.b ? `${d.b.keys} keys ${d.b.xor}` : 'absent'}`,
+                        `  slot ${d.slot}: ${d.a ? `${plural(d.a.keys, 'key')} ${d.a.xor}` : 'absent'} -> ${d.b ? `${plural(d.b.keys, 'key')} ${d.b.xor}` : 'absent'}`,
                     )
                     .join('\n') +
                   '\n',

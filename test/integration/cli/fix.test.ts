@@ -117,7 +117,7 @@ describe('slotshift fix', () => {
     const cb = cluster.connect(b);
     await cb.pipeline().call('ASKING').set(conflict, 'other').exec();
     const r = await fix();
-    expect(r.stdout).toContain('6 of 7 slot(s) repaired, 1 left:');
+    expect(r.stdout).toContain('6 of 7 slots repaired, 1 left:');
     expect(r.stdout).toContain(
       `slot 2106: key ${JSON.stringify(conflict)} exists on both the source ${a.addr} and the target ${b.addr}, with different content`,
     );

@@ -48,7 +48,7 @@ describe('slotshift verify', () => {
     c.disconnect();
     const r = await runCli(['verify', '--seed', cluster.seeds[0]!, '--against', snap]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('1 slot(s) differ');
+    expect(r.stdout).toContain('1 slot differs');
     expect(r.stdout).toContain(`slot ${slot}:`);
   });
 

@@ -5,6 +5,8 @@ import {
   assertNoPolicyFlagsWithFile,
   givenPolicyFlags,
   policyDifferences,
+  policyFromFlags,
+  resolveFlagPolicy,
   withPlanOptions,
 } from '../../../src/cli/plan-flags.js';
 import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../../../src/cli/move-options.js';
@@ -92,5 +94,34 @@ describe('the latency budget of apply -f', () => {
     expect(help.replace(/\s+/g, ' ')).toMatch(
       /--max-per-node <n> +wave width.*does not limit how many move at once: that is apply's and worker's --per-node/,
     );
+  });
+});
+
+describe('errors of the policy flags name the flag the user typed', () => {
+  const topology = topologyFromOwners(evenOwners(3), 3);
+  const refused = (flags: Parameters<typeof policyFromFlags>[0]): string => {
+    try {
+      resolveFlagPolicy(topology, policyFromFlags(flags));
+    } catch (e) {
+      expect((e as { exitCode?: number }).exitCode).toBe(2);
+      return (e as Error).message;
+    }
+    throw new Error('expected the flags to be refused');
+  };
+
+  it('says --weight NODE for a weight, not the plan-file field weights.NODE', () => {
+    const message = refused({ weight: ['e880=2'] });
+    expect(message).toMatch(/^--weight e880: no node matches "e880"/);
+    expect(message).not.toContain('weights.');
+    expect(refused({ weight: [`${nodeId(1).slice(0, 6)}=-1`] })).toMatch(
+      /^--weight \w{6}: must be at least 0/,
+    );
+  });
+
+  it('says --drain and --exclude for theirs', () => {
+    expect(refused({ drain: ['zzzz'] })).toMatch(/^--drain: no node matches "zzzz"/);
+    expect(refused({ exclude: ['127.0.0.1:1'] })).toMatch(/^--exclude: no node matches "127\.0\.0\.1:1"/);
+    const both = nodeId(0).slice(0, 8);
+    expect(refused({ exclude: [both], drain: [both] })).toMatch(/^--drain: ".*" is also excluded/);
   });
 });

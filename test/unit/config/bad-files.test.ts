@@ -168,10 +168,22 @@ describe('bad plan files name file, line, field and what is allowed', () => {
       edit(PLAN, 'drain', '  drain: ["10.0.0.9:6379"'),
       10,
       '',
-      /YAML syntax error: .*end with a \]/,
+      /^YAML syntax error: a "\[" opened above is not closed with "\]"/,
     ],
-    ['YAML bad mapping', edit(PLAN, 'drain', '  drain: a: b'), 9, '', /YAML syntax error/],
-    ['duplicate key', edit(PLAN, 'pin', '  drain: []'), 10, '', /YAML syntax error: .*[Uu]nique/],
+    [
+      'YAML bad mapping',
+      edit(PLAN, 'drain', '  drain: a: b'),
+      9,
+      '',
+      /^YAML syntax error: a value contains ": ", which YAML reads as a nested field; quote the value$/,
+    ],
+    [
+      'duplicate key',
+      edit(PLAN, 'pin', '  drain: []'),
+      10,
+      '',
+      /^YAML syntax error: this field is already given above in the same section; keep one$/,
+    ],
   ])('%s', (_name, text, line, field, problem) => {
     const issue = firstIssue(() => parsePlanFileText(text, 'plans/nightly.yaml'));
     expect(issue.file).toBe('plans/nightly.yaml');
@@ -260,7 +272,7 @@ describe('bad config files name file, line, field and what is allowed', () => {
       edit(CONFIG, 'queue', 'queue: {url: redis://queue:6379'),
       5,
       '',
-      /YAML syntax error/,
+      /^YAML syntax error: this line is neither .* or an unclosed bracket or quote$/,
     ],
   ])('%s', (_name, text, line, field, problem) => {
     const issue = firstIssue(() => parseConfigText(text, 'slotshift.yaml'));
@@ -274,5 +286,38 @@ describe('bad config files name file, line, field and what is allowed', () => {
     const issue = firstIssue(() => parseConfigText('cluster:\n  seeds: ["a:1"]\n', 'c.yaml'));
     expect(issue.field).toBe('queue');
     expect(issue.line).toBe(1);
+  });
+});
+
+describe('YAML syntax errors say in our words what is wrong, once, at file:line:column', () => {
+  it.each([
+    [
+      'a tab as indentation',
+      'spec:\n\tdrain: []\n',
+      2,
+      /a tab indents this line; YAML indents with spaces only/,
+    ],
+    ['an unclosed quote', 'spec:\n  drain: ["10.0.0.9:6379]\n', 3, /a value opened with " is not closed/],
+    [
+      'a line indented less than its section',
+      'spec:\n  policy:\n    drain: [x\n  - y]\n',
+      4,
+      /a "\[" opened above is not closed with "\]"/,
+    ],
+    ['a reserved first character', 'spec:\n  drain: @x\n', 2, /cannot start with "@" unless quoted/],
+  ])('%s', (_name, text, line, problem) => {
+    try {
+      parsePlanFileText(text, 'p.yaml');
+      expect.unreachable();
+    } catch (e) {
+      const err = e as ConfigFileError;
+      expect(err.line).toBe(line);
+      expect(err.message).toMatch(new RegExp(`^p\\.yaml:${line}:\\d+: YAML syntax error: `));
+      expect(err.message).toMatch(problem);
+      // One issue: the parser's follow-on errors at the same place restate the first.
+      expect(err.message.split('\n')).toHaveLength(1);
+      // Not the parser's own text, which repeats the position ("at line 4, column 3:").
+      expect(err.message).not.toMatch(/at line \d+, column \d+/);
+    }
   });
 });
