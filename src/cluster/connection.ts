@@ -119,11 +119,55 @@ export const errorSafeSockets: Pick<RedisOptions, 'Connector'> = {
 };
 
 /**
+ * An ioredis client for a cluster node (options from `redisOptions`). A password given to a server
+ * that needs none is not an error, but ioredis then writes its own `[WARN] This Redis server's
+ * \`default\` user does not require a password...` to the console once per connection: four times for
+ * a `status` of three masters and a replica, more during an apply. Here its AUTH reply is read
+ * instead, and slotshift says so once per process, in one line of its own.
+ */
+export function nodeClient(options: RedisOptions): Redis {
+  const redis = new Redis(options);
+  if (options.password !== undefined) quietAboutUnneededPassword(redis, `${options.host}:${options.port}`);
+  return redis;
+}
+
+type AuthCallback = (err: Error | null | undefined, result?: unknown) => void;
+let toldUnneededPassword = false;
+
+/**
+ * ioredis sends AUTH on connect as `this.auth(credentials, callback)` and warns from the callback
+ * when the reply says no password is set. The callback is given the reply as a success instead;
+ * any other reply (a wrong password) reaches it unchanged. Should ioredis call auth differently, the
+ * call passes through and only its own warning comes back.
+ */
+function quietAboutUnneededPassword(redis: Redis, addr: string): void {
+  const client = redis as unknown as { auth: (...args: unknown[]) => unknown };
+  const auth = client.auth.bind(redis);
+  client.auth = (...args: unknown[]): unknown => {
+    const callback = args.at(-1);
+    if (typeof callback !== 'function') return auth(...args);
+    return auth(...args.slice(0, -1), (err: Error | null | undefined, result?: unknown) => {
+      if (err && /no password is set|without any password configured/i.test(err.message)) {
+        if (!toldUnneededPassword) {
+          toldUnneededPassword = true;
+          process.stderr.write(
+            `slotshift: ${addr} asks for no password; the password given (--password, SLOTSHIFT_PASSWORD or the config file) is not needed\n`,
+          );
+        }
+        (callback as AuthCallback)(null, 'OK');
+        return;
+      }
+      (callback as AuthCallback)(err, result);
+    });
+  };
+}
+
+/**
  * Opens a connection to one node and proves it answers, turning each way of failing into the error a
  * user can act on. The password is in no message: ioredis errors never carry it, and ours do not.
  */
 export async function connectNode(addr: NodeAddress, opts: ConnectionOptions): Promise<Redis> {
-  const redis = new Redis(redisOptions(addr, opts));
+  const redis = nodeClient(redisOptions(addr, opts));
   let lastSocketError: Error | undefined;
   redis.on('error', (e: Error) => {
     lastSocketError = e;

@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
   connectNode,
   keySlot,
+  nodeClient,
   redisOptions,
   type ConnectionOptions,
   type NodeAddress,
@@ -142,7 +143,7 @@ export class WriteWatcher {
   }
 
   private async subscribe(node: NodeAddress & { id: string }): Promise<Redis | null> {
-    const admin = new Redis(redisOptions(node, this.connection));
+    const admin = nodeClient(redisOptions(node, this.connection));
     // A node that cannot be reached fails connect() below; without a listener ioredis also printed
     // "[ioredis] Unhandled error event" to stderr, in the middle of apply's output.
     admin.on('error', () => undefined);
@@ -152,7 +153,7 @@ export class WriteWatcher {
       const merged = mergeFlags(current, NEEDED_FLAGS);
       if (merged !== current) await admin.call('CONFIG', 'SET', 'notify-keyspace-events', merged);
       this.originalFlags.set(node.id, { redis: admin, node, flags: current });
-      const sub = new Redis({
+      const sub = nodeClient({
         ...redisOptions(node, this.connection),
         lazyConnect: false,
         enableOfflineQueue: true,

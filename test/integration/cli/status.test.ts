@@ -75,6 +75,19 @@ describe('slotshift status', () => {
     }
   });
 
+  it('says once, in its own words, that a password given to a cluster without auth is not needed', async () => {
+    const r = await runCli(['status', '--seed', cluster.seeds[0]!, '--password', 'not-needed-123']);
+    expect(r.code).toBe(0);
+    // ioredis printed its own warning once per connection: 7 times for these 7 nodes.
+    expect(r.stderr).not.toContain('[WARN]');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^slotshift: 127\.0\.0\.1:\d+ asks for no password; the password given .* is not needed$/,
+      ),
+    ]);
+    expect(r.stderr).not.toContain('not-needed-123');
+  });
+
   it('uses the next seed when the first does not answer', async () => {
     const [dead] = await freePorts(1);
     const r = await runCli(['status', '--seed', `127.0.0.1:${dead}`, '--seed', cluster.seeds[0]!, '--json']);
