@@ -79,6 +79,24 @@ export interface BalanceVerdict {
   verdict: string;
 }
 
+/** The condition named by status wherever it advises `slotshift fix`: fix must not race a move. */
+export const NOTHING_MOVING = 'no slotshift apply, worker or daemon (nor redis-cli --cluster) is running';
+
+/**
+ * Why `slotshift plan` would refuse this cluster, with what to do first; null when it would plan.
+ * An open slot is also what a move under way looks like, so waiting is the first advice, fix the
+ * second.
+ */
+function planBlocker(topology: Topology): string | null {
+  const open = new Set(openSlots(topology).map((o) => o.slot)).size;
+  if (open > 0)
+    return `${plural(open, 'slot')} ${open === 1 ? 'is' : 'are'} open, so slotshift plan refuses for now: a move may be under way (let it finish); if ${NOTHING_MOVING}, run slotshift fix, then slotshift plan`;
+  const uncovered = topology.owners.filter((o) => o === null).length;
+  if (uncovered > 0)
+    return `${plural(uncovered, 'slot')} ${uncovered === 1 ? 'has' : 'have'} no owner, so slotshift plan refuses for now: run slotshift fix, then slotshift plan`;
+  return null;
+}
+
 /**
  * Even-share verdict over the masters that hold slots, like redis-cli; empty masters are named
  * separately because adding them is a deliberate step (`plan --use-empty-masters`).
@@ -93,18 +111,21 @@ export function balanceVerdict(topology: Topology, thresholdPct: number): Balanc
     : 0;
   const rounded = Math.round(maxDeviationPct * 100) / 100;
   const balanced = rounded <= thresholdPct;
+  // `slotshift plan` refuses a cluster with open or ownerless slots (OpenSlotsError,
+  // UncoveredSlotsError): the verdict then says what comes first instead of sending the user there.
+  const blocker = planBlocker(topology);
   const base = balanced
     ? `balanced: ${plural(holding.length, 'master')} within ${thresholdPct}% of an even share (max deviation ${rounded}%)`
-    : `unbalanced: a master is ${rounded}% off an even share (threshold ${thresholdPct}%); run slotshift plan`;
+    : `unbalanced: a master is ${rounded}% off an even share (threshold ${thresholdPct}%)${blocker ? '' : '; run slotshift plan'}`;
   const empty = emptyMasters
-    ? `; ${plural(emptyMasters, 'master')} ${emptyMasters === 1 ? 'holds' : 'hold'} no slots (slotshift plan --use-empty-masters spreads slots onto ${emptyMasters === 1 ? 'it' : 'them'})`
+    ? `; ${plural(emptyMasters, 'master')} ${emptyMasters === 1 ? 'holds' : 'hold'} no slots${blocker ? '' : ` (slotshift plan --use-empty-masters spreads slots onto ${emptyMasters === 1 ? 'it' : 'them'})`}`
     : '';
   return {
     balanced,
     maxDeviationPct: rounded,
     mastersWithSlots: holding.length,
     emptyMasters,
-    verdict: base + empty,
+    verdict: base + empty + (blocker ? `; ${blocker}` : ''),
   };
 }
 

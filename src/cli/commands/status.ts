@@ -1,7 +1,12 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { NodePool } from '../../cluster/index.js';
-import { DEFAULT_THRESHOLD_PCT, readClusterStatus, type StatusReport } from '../../status/index.js';
+import {
+  DEFAULT_THRESHOLD_PCT,
+  NOTHING_MOVING,
+  readClusterStatus,
+  type StatusReport,
+} from '../../status/index.js';
 import {
   connectionFrom,
   seedsFrom,
@@ -39,8 +44,6 @@ export function statusCommand(program: Command): void {
     }
   });
 }
-
-const NOTHING_MOVING = 'no slotshift apply, worker or daemon (nor redis-cli --cluster) is running';
 
 export function renderStatus(report: StatusReport): string {
   const table = new Table({

@@ -67,6 +67,11 @@ describe('slotshift status', () => {
       expect(human.stdout).toContain(
         'open slots (2; a move under way shows its slots here: if no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, close them with slotshift fix)',
       );
+      // plan refuses while a slot is open: the verdict must not send the user there.
+      expect(human.stdout).toMatch(
+        /^verdict: .*1 slot is open, so slotshift plan refuses for now: .* run slotshift fix, then slotshift plan$/m,
+      );
+      expect(human.stdout).not.toContain('slotshift plan --use-empty-masters spreads');
     } finally {
       await ca.call('CLUSTER', 'SETSLOT', '7', 'STABLE');
       await cb.call('CLUSTER', 'SETSLOT', '7', 'STABLE');
