@@ -54,6 +54,7 @@ import {
 import { renderPlan } from './plan.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import { confirmOrRefuse } from '../confirm.js';
+import { drainedMasterNotes } from '../drained-masters.js';
 import { exitAfterStopTimeout, stopTimeoutMsFrom, withStopTimeoutOption } from '../stop-timeout.js';
 import { withConfigFile } from '../config-file.js';
 import { moveSettingsFrom, withMoveOptions, type MoveFlags } from '../move-options.js';
@@ -343,6 +344,8 @@ async function applyPlan(
     );
   }
   const complete = final.done === final.total;
+  if (complete && after)
+    for (const note of drainedMasterNotes(plan, after.topology)) process.stdout.write(`${note}\n`);
   if (leftOpen.length) {
     const them = leftOpen.length === 1 ? 'it' : 'them';
     const fix = `\`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\``;
