@@ -15,6 +15,7 @@ import {
   type ResolvedPlanPolicy,
 } from '../planner/index.js';
 import { parsePositiveInt, parseThreshold } from './parse-flags.js';
+import { noun } from '../text/index.js';
 
 export interface PlanFlags {
   weight?: string[];
@@ -69,7 +70,7 @@ export function assertNoPolicyFlagsWithFile(file: string | undefined, given: rea
   if (!file || given.length === 0) return;
   throw new InvalidOptionError(
     '--file',
-    `${given.join(', ')} cannot be combined with -f ${file}: the file's policy would be used and the flag${given.length === 1 ? '' : 's'} ignored. ` +
+    `${given.join(', ')} cannot be combined with -f ${file}: the file's policy would be used and the ${noun(given.length, 'flag')} ignored. ` +
       "Put them in the file (a RebalancePlan's spec, see config/plans/; for a plan saved by `plan -o`, plan again with the flags and -o), or drop -f to plan from the flags",
   );
 }

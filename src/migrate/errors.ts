@@ -1,5 +1,6 @@
 import { formatRanges, toRanges, type NodeAddress } from '../cluster/index.js';
 import { SlotshiftError } from '../errors/index.js';
+import { noun } from '../text/index.js';
 
 /** The slot is owned by a node that is neither the plan's source nor its target: the plan is stale. */
 export class SlotOwnedElsewhereError extends SlotshiftError {
@@ -51,7 +52,7 @@ function busyKeyMessage(
   const quoted = /^[\w:{}.-]+$/.test(first) ? first : JSON.stringify(first);
   const [s, t] = [source, target].map((a) => `${a.host}:${a.port}`);
   return (
-    `slot ${slot}: key${keys.length > 1 ? 's' : ''} ${names} ${keys.length > 1 ? 'exist' : 'exists'} on both the source ${s} and the target ${t}, with different content; ` +
+    `slot ${slot}: ${noun(keys.length, 'key')} ${names} ${keys.length > 1 ? 'exist' : 'exists'} on both the source ${s} and the target ${t}, with different content; ` +
     `inspect both copies and delete the wrong one, then run ${rerun} again. ` +
     `The source's copy answers as usual (redis-cli -h ${source.host} -p ${source.port}); the target answers for it only after ASKING, ` +
     `for one command at a time: in one session of redis-cli -h ${target.host} -p ${target.port}, send ASKING, GET ${quoted} (or HGETALL, LRANGE, ... for its type), then ASKING, DEL ${quoted}`
@@ -85,7 +86,7 @@ export class SlotsStillChangingError extends SlotshiftError {
     readonly recheckMs: number,
   ) {
     super(
-      `slot${slots.length > 1 ? 's' : ''} ${formatRanges(toRanges(slots))} changed between two reads ${recheckMs} ms apart (a move under way?); fix changed nothing. ` +
+      `${noun(slots.length, 'slot')} ${formatRanges(toRanges(slots))} changed between two reads ${recheckMs} ms apart (a move under way?); fix changed nothing. ` +
         'If no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, run slotshift fix again; otherwise let the move finish',
     );
   }

@@ -287,7 +287,7 @@ async function applyPlan(
 
   const seconds = (Date.now() - started) / 1000;
   const verification = flags.verify
-    ? `, ${final.verified} verified, ${final.mismatches} mismatch${final.mismatches === 1 ? '' : 'es'}` +
+    ? `, ${final.verified} verified, ${plural(final.mismatches, 'mismatch', 'mismatches')}` +
       (final.writtenDuringMove
         ? ` (${plural(final.writtenDuringMove, 'key')} written by clients during their move, not compared)`
         : '')
@@ -301,7 +301,7 @@ async function applyPlan(
   );
   if (bigKeys.length) {
     process.stdout.write(
-      `${bigKeys.length} big key${bigKeys.length === 1 ? '' : 's'} moved alone (MEMORY USAGE over ${formatBytes(DEFAULT_BIG_KEY_BYTES)}):\n`,
+      `${plural(bigKeys.length, 'big key')} moved alone (MEMORY USAGE over ${formatBytes(DEFAULT_BIG_KEY_BYTES)}):\n`,
     );
     for (const b of bigKeys.slice(0, 20)) {
       process.stdout.write(`  ${JSON.stringify(b.key)} in slot ${b.slot}: about ${formatBytes(b.bytes)}\n`);
@@ -353,7 +353,7 @@ async function applyPlan(
     // which fix must not close under them.
     const finished = final.done + final.failed + final.cancelled >= final.total;
     process.stdout.write(
-      `${leftOpen.length} open slot${leftOpen.length === 1 ? '' : 's'} after the plan: ` +
+      `${plural(leftOpen.length, 'open slot')} after the plan: ` +
         (finished
           ? `${fix} closes ${them}.\n`
           : `\`slotshift worker\` processes may still be moving ${them}; if none runs, ${fix} closes ${them}.\n`),

@@ -18,7 +18,7 @@ import {
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection-options.js';
-import { plural } from '../../text/index.js';
+import { noun, plural } from '../../text/index.js';
 import { shortId } from '../format.js';
 import { confirmOrRefuse } from '../confirm.js';
 import { parsePositiveInt } from '../parse-flags.js';
@@ -125,11 +125,11 @@ function renderOutcome(
   for (const f of failed) lines.push(`  slot ${f.action.slot}: ${failureText(f.error)}`);
   if (unfixable.size)
     lines.push(
-      `  slot${unfixable.size > 1 ? 's' : ''} ${formatRanges(toRanges(unfixable))}: cannot be fixed automatically (see above)`,
+      `  ${noun(unfixable.size, 'slot')} ${formatRanges(toRanges(unfixable))}: cannot be fixed automatically (see above)`,
     );
   if (changing.length)
     lines.push(
-      `  slot${changing.length > 1 ? 's' : ''} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING} between two reads ${recheckMs} ms apart; left alone. ${RUN_AGAIN}`,
+      `  ${noun(changing.length, 'slot')} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING} between two reads ${recheckMs} ms apart; left alone. ${RUN_AGAIN}`,
     );
   return `${lines.join('\n')}\n`;
 }
@@ -193,7 +193,7 @@ function renderActions(
   );
   if (changing.length)
     lines.push(
-      `slot${changing.length > 1 ? 's' : ''} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING}; left alone`,
+      `${noun(changing.length, 'slot')} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING}; left alone`,
     );
   if (lines.length === 0) lines.push('nothing to fix: the problems seen a moment ago are gone');
   return `${lines.join('\n')}\n`;
