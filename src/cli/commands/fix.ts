@@ -108,7 +108,7 @@ export function fixCommand(program: Command): void {
  * The per-slot tally after repairs: how many slots were repaired, and for each one left, why and
  * what to do. A failed repair does not stop the others, so this is what a user reads first.
  */
-function renderOutcome(
+export function renderOutcome(
   actions: readonly FixAction[],
   failed: readonly FailedRepair[],
   changing: readonly number[],
@@ -122,7 +122,10 @@ function renderOutcome(
   const repaired = [...tried].filter((s) => !left.has(s)).length;
   if (left.size === 0) return `${repaired} of ${plural(total, 'slot')} repaired\n`;
   const lines = [`${repaired} of ${plural(total, 'slot')} repaired, ${left.size} left:`];
-  for (const f of failed) lines.push(`  slot ${f.action.slot}: ${failureText(f.error)}`);
+  // One line per run of consecutive slots that failed the same way: a node that refuses every
+  // repair (unknown to another node, say) would otherwise print a line for each of its slots.
+  for (const line of slotRuns(failed.map((f) => ({ slot: f.action.slot, text: failureText(f.error) }))))
+    lines.push(`  ${line}`);
   if (unfixable.size)
     lines.push(
       `  ${noun(unfixable.size, 'slot')} ${formatRanges(toRanges(unfixable))}: cannot be fixed automatically (see above)`,
@@ -181,20 +184,24 @@ function renderActions(
   };
   // Consecutive slots with the same repair share a line: a dead master's thousands of slots would
   // otherwise print one line each.
-  const runs: Array<{ first: number; last: number; text: string }> = [];
-  for (const a of actions) {
-    const text = what(a);
-    const run = runs.at(-1);
-    if (run && run.text === text && a.slot === run.last + 1) run.last = a.slot;
-    else runs.push({ first: a.slot, last: a.slot, text });
-  }
-  const lines = runs.map((r) =>
-    r.first === r.last ? `slot ${r.first}: ${r.text}` : `slots ${r.first}-${r.last}: ${r.text}`,
-  );
+  const lines = slotRuns(actions.map((a) => ({ slot: a.slot, text: what(a) })));
   if (changing.length)
     lines.push(
       `${noun(changing.length, 'slot')} ${formatRanges(toRanges(changing))}: ${STILL_CHANGING}; left alone`,
     );
   if (lines.length === 0) lines.push('nothing to fix: the problems seen a moment ago are gone');
   return `${lines.join('\n')}\n`;
+}
+
+/** `slot N: text` lines, consecutive slots with the same text on one line (`slots 5-9: text`). */
+function slotRuns(items: ReadonlyArray<{ slot: number; text: string }>): string[] {
+  const runs: Array<{ first: number; last: number; text: string }> = [];
+  for (const { slot, text } of items) {
+    const run = runs.at(-1);
+    if (run && run.text === text && slot === run.last + 1) run.last = slot;
+    else runs.push({ first: slot, last: slot, text });
+  }
+  return runs.map((r) =>
+    r.first === r.last ? `slot ${r.first}: ${r.text}` : `slots ${r.first}-${r.last}: ${r.text}`,
+  );
 }
