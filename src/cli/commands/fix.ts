@@ -4,6 +4,7 @@ import { isSlotshiftError } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
 import {
   BusyKeyConflictError,
+  SlotProtocolError,
   SlotsStillChangingError,
   applyFix,
   computeFix,
@@ -124,7 +125,9 @@ export function renderOutcome(
   const lines = [`${repaired} of ${plural(total, 'slot')} repaired, ${left.size} left:`];
   // One line per run of consecutive slots that failed the same way: a node that refuses every
   // repair (unknown to another node, say) would otherwise print a line for each of its slots.
-  for (const line of slotRuns(failed.map((f) => ({ slot: f.action.slot, text: failureText(f.error) }))))
+  for (const line of slotRuns(
+    failed.map((f) => ({ slot: f.action.slot, text: failureText(f.error, f.action.slot) })),
+  ))
     lines.push(`  ${line}`);
   if (unfixable.size)
     lines.push(
@@ -141,11 +144,18 @@ const STILL_CHANGING = 'still changing (a move under way?)';
 const RUN_AGAIN =
   'If no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, run slotshift fix again';
 
-function failureText(error: unknown): string {
+/** Why a repair of `slot` failed, for a line that already starts with `slot N:`. */
+function failureText(error: unknown, slot: number): string {
+  // The slot errors start with the slot themselves: "slot 7: slot 7: ..." otherwise.
+  const own = (message: string): string =>
+    message.startsWith(`slot ${slot}: `) ? message.slice(`slot ${slot}: `.length) : message;
   // The conflict is resolved by hand, then by fix again: the error's default advice is for apply.
-  if (error instanceof BusyKeyConflictError) return error.forCommand('slotshift fix').message;
+  if (error instanceof BusyKeyConflictError) return own(error.forCommand('slotshift fix').message);
+  // Its advice is for apply too ("slotshift fix closes the slot"), and this is fix.
+  if (error instanceof SlotProtocolError)
+    return `${own(error.message).replace(/; slotshift fix closes the slot if it stays open$/, '')}; run slotshift fix again`;
   const message = error instanceof Error ? error.message : String(error);
-  return isSlotshiftError(error) ? message : `${message}; run slotshift fix again`;
+  return isSlotshiftError(error) ? own(message) : `${message}; run slotshift fix again`;
 }
 
 /** Who claims the slot, with what each holds, who keeps it and why. */
