@@ -1,10 +1,11 @@
 import calculateSlot from 'cluster-key-slot';
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openSlots } from '../../../src/cluster/index.js';
+import { openSlots, parseClusterNodes } from '../../../src/cluster/index.js';
 import {
   expectSettled,
   runCli,
+  waitFor,
   topologyOf,
   useCluster,
   type LocalCluster,
@@ -222,5 +223,49 @@ describe('slotshift fix', () => {
     } finally {
       for (const c of conns.values()) c.disconnect();
     }
+  });
+
+  // Last in the file: it leaves one master unaware of another for the 60 s of CLUSTER FORGET.
+  it('settles a slot two masters claim by who holds its keys, not by the owner most nodes name', async () => {
+    const slot = 6000;
+    const owner = (await topologyOf(cluster)).owners[slot];
+    const keeper = cluster.nodes.find((n) => n.id === owner)!;
+    const [claimant, third] = cluster.nodes.filter((n) => n !== keeper) as [LocalNode, LocalNode];
+    const tag = tagFor(slot);
+    const keys = Array.from({ length: 20 }, (_, i) => `${tag}:${i}`);
+    const ck = cluster.connect(keeper);
+    for (const k of keys) await ck.set(k, k);
+    // A dispute Redis does not settle by itself: the keeper forgets the claimant, so it ignores
+    // the UPDATE messages that would make it give up the slot and delete its keys. Without the
+    // claimant's slots in its view, it must still serve the slot for the keys to move into it.
+    await ck.call('CONFIG', 'SET', 'cluster-require-full-coverage', 'no');
+    await ck.call('CLUSTER', 'FORGET', claimant.id);
+    await call(claimant, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', claimant.id);
+    await call(claimant, 'CLUSTER', 'BUMPEPOCH');
+    /** The owner of the slot in `n`'s own view. */
+    const ownerSeenBy = async (n: LocalNode): Promise<string | undefined> => {
+      const view = parseClusterNodes(await call(n, 'CLUSTER', 'NODES'));
+      return view.find((l) => l.role === 'master' && l.slots.some((r) => r.start <= slot && slot <= r.end))
+        ?.id;
+    };
+    // The claimant's higher epoch wins the third master's view: most nodes now name the claimant.
+    await waitFor(
+      'the third master to follow the claimant',
+      10_000,
+      async () => (await ownerSeenBy(third)) === claimant.id,
+    );
+    const r = await fix();
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^slot ${slot}: claimed by 2 masters \\(.*\\): ${keeper.id.slice(0, 8)} keeps it, because it holds the most keys of the slot`,
+        'm',
+      ),
+    );
+    // The other masters name the keeper now, and it serves every key.
+    for (const n of [claimant, third])
+      await waitFor(`${n.addr} to name the keeper`, 10_000, async () => (await ownerSeenBy(n)) === keeper.id);
+    expect(await ck.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe(keys.length);
+    expect(await ck.mget(...keys)).toEqual(keys);
+    ck.disconnect();
   });
 });
