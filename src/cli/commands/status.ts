@@ -67,8 +67,10 @@ export function renderStatus(report: StatusReport): string {
   if (report.openSlots.length) {
     // A move under way (apply, a worker, the daemon) opens slots too: fix is for what a stopped move
     // left open, and run during a move it would race it.
+    // Counted as slots, as the verdict counts them: a half-moved slot is listed on both its nodes.
+    const open = new Set(report.openSlots.map((o) => o.slot)).size;
     lines.push(
-      `open slots (${report.openSlots.length}; a move under way shows its slots here: if ${NOTHING_MOVING}, close them with slotshift fix):`,
+      `open slots (${open}; a move under way shows its slots here: if ${NOTHING_MOVING}, close them with slotshift fix):`,
     );
     for (const o of report.openSlots) {
       lines.push(

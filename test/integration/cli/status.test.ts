@@ -65,7 +65,7 @@ describe('slotshift status', () => {
       const human = await runCli(['status', '--seed', a!.addr]);
       // A rebalance opens slots too: the hint must not send a user to fix while one runs.
       expect(human.stdout).toContain(
-        'open slots (2; a move under way shows its slots here: if no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, close them with slotshift fix)',
+        'open slots (1; a move under way shows its slots here: if no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, close them with slotshift fix)',
       );
       // plan refuses while a slot is open: the verdict must not send the user there.
       expect(human.stdout).toMatch(
