@@ -92,9 +92,10 @@ export function applyCommand(program: Command): void {
             withPlanOptions(
               program
                 .command('apply')
+                .summary('Move slots: plan (or load a plan with -f), confirm, and run one job per slot.')
                 .description(
-                  'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
-                    'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n' +
+                  'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n\n' +
+                    'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n\n' +
                     'On a terminal it shows a progress bar and only warnings; otherwise a JSON log line per slot and a progress line every 5 s (SLOTSHIFT_LOG_LEVEL sets the level).',
                 )
                 .option(
