@@ -139,6 +139,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   let topology: Topology | null = null;
   let topologyOk = false;
   let windows: WindowStatus[] = [];
+  /** The plan files the last round read, so /status computes its windows at the time it is asked. */
+  let lastFiles: readonly PlanFile[] = [];
   /** Why the plan files cannot be used (the last round's error), or null when they can. */
   let plansProblem: string | null = null;
 
@@ -278,6 +280,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     const queueHome = await locateQueue(o.queueUrl, queueName, topology);
     const files = readPlans();
     const wasOpen = new Map(windows.map((w) => [w.file, w.open]));
+    lastFiles = files;
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
     logWindows(wasOpen);
@@ -399,7 +402,9 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
           }
         : null,
       plan,
-      windows,
+      // At the time asked, not at the last round's: a round that fails before it reads the plan
+      // files (the cluster unreachable) would otherwise leave times in the past here.
+      windows: lastFiles.map((f) => windowOf(f, clock())),
       lastError,
       lastRoundAt: lastRoundAt?.toISOString() ?? null,
     };
