@@ -18,6 +18,22 @@ interface DaemonFlags {
   stopTimeout: string;
 }
 
+/** `daemon --help`: how windows are written, as the plan file schema (spec.window) accepts them. */
+export const DAEMON_WINDOWS_HELP = [
+  '',
+  "Windows: a plan file's spec.window says when its moves may run; a plan without one runs whenever",
+  'the cluster is out of balance. For example:',
+  '  window:',
+  "    cron: '0 1 * * *'        # when each window opens: 5 fields (minute hour day-of-month month",
+  '                             # day-of-week), 6 with seconds first, or @daily, @hourly, ...',
+  '    duration: 4h             # how long it stays open, in elapsed time: ms, s, m, h, d (30m, 1h30m)',
+  '    timezone: Europe/Berlin  # required: the IANA zone the cron times are read in (UTC for UTC)',
+  'A start time the clocks skip (DST) opens when they jump forward; a repeated hour opens on its first',
+  'pass. At the end of a window, slots not yet started are cancelled and slots in flight finish (none',
+  'is left open); the next window plans again from the live cluster. GET /status shows each window:',
+  'open, closesAt (while open) and nextOpen (the next start, always in the future).',
+].join('\n');
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function daemonCommand(program: Command): void {
@@ -32,6 +48,9 @@ export function daemonCommand(program: Command): void {
           'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).\n' +
           'A queue kept on the cluster whose node fails over: the same, then exit 1 naming where the queue went.',
       )
+      // After the options, unwrapped: commander wraps a description to the terminal's width, which
+      // breaks the example's columns.
+      .addHelpText('after', DAEMON_WINDOWS_HELP)
       .requiredOption('-c, --config <file>', 'daemon config file (see config/slotshift.yaml)')
       .option('--seed <host:port>', 'cluster node to start from, instead of cluster.seeds (repeat)', collect)
       .option('--queue <url>', 'queue Redis URL, instead of queue.url / queue.urlEnv')
