@@ -14,7 +14,7 @@ import {
 import { loadPlanFiles, policyFromPlanFile, type PlanFile } from '../config/index.js';
 import { startHttpServer, type HttpServer } from '../http/index.js';
 import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
-import { OrphanSweeper, type MigratorOptions } from '../migrate/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, OrphanSweeper, type MigratorOptions } from '../migrate/index.js';
 import { planToJson } from '../planner/index.js';
 import { planFromCluster } from '../stats/index.js';
 import { isSlotshiftError } from '../errors/index.js';
@@ -34,6 +34,7 @@ import {
   type SlotWorkerOptions,
 } from '../queue/index.js';
 import { isOpen, nextOpen, windowEnd } from '../schedule/index.js';
+import { latencyBudgetFor } from './latency-budget.js';
 import { Lease, leaseToken } from './lease.js';
 import type { DaemonState, DaemonStatus, PlanStatus, WindowStatus } from './state.js';
 
@@ -59,6 +60,10 @@ export interface DaemonOptions {
   readonly leaseTtlMs?: number;
   /** Keys per slot sampled with MEMORY USAGE for byte estimates (0: none). @defaultValue 4 */
   readonly sampleKeysPerSlot?: number;
+  /**
+   * How the workers move slots (the config's `moves`). A plan file's `spec.limits.latencyBudgetMs`
+   * replaces `batch.targetMs` for the slots of the plans made from it. @defaultValue DEFAULT_MIGRATOR_OPTIONS
+   */
   readonly migrator?: MigratorOptions;
   /** Export Node.js process metrics too. @defaultValue true */
   readonly processMetrics?: boolean;
@@ -129,6 +134,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   const lease = new Lease(redis, keys.lease, leaseToken(), o.leaseTtlMs);
   const pool = new NodePool(o.connection);
   const orphans = new OrphanSweeper(pool, log);
+  const moveOptions = o.migrator ?? DEFAULT_MIGRATOR_OPTIONS;
 
   let state: DaemonState = 'starting';
   let since = clock();
@@ -334,8 +340,17 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       // The previous plan's unstarted slots were made for a cluster that no longer exists.
       if (current && current.planId !== next.planId) await planQueue.cancel(current.planId);
       const jobs = slotJobsFor(next, topology);
+      // The file's latency budget travels with the marker, so every daemon's workers (a standby's
+      // too) move this plan's slots with it (see migratorForPlan).
+      const budget = latencyBudgetFor(f, moveOptions.batch.targetMs);
       // The marker first: should the daemon die between the two, the plan is still known as its own.
-      await redis.hset(keys.marker, { planId: next.planId, file: f.file, name: f.name });
+      await redis.hset(keys.marker, {
+        planId: next.planId,
+        file: f.file,
+        name: f.name,
+        latencyBudgetMs: String(budget.latencyBudgetMs),
+        latencyBudgetFrom: budget.from,
+      });
       const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
       await planQueue.setCurrentPlan(next.planId, jobs.length, planToJson(next));
       metrics.plansEnqueued.inc();
@@ -348,6 +363,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
           keys: next.totals.keys,
           bytes: next.totals.bytes,
           deferred: next.deferred,
+          latencyBudgetMs: budget.latencyBudgetMs,
+          latencyBudgetFrom: budget.from,
         },
         'plan enqueued',
       );
@@ -463,13 +480,30 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     throw e;
   }
 
+  /**
+   * The slots of a plan this daemon (or another on the queue) made from a plan file move with that
+   * file's latency budget, written beside the plan in the marker; any other plan (one `apply`
+   * enqueued) with the config's. Before, the config's was used for every plan.
+   */
+  const migratorForPlan = async (planId: string): Promise<MigratorOptions> => {
+    const marker = await redis.hgetall(keys.marker);
+    const own = marker['planId'] === planId && marker['latencyBudgetMs'] !== undefined;
+    const latencyBudgetMs = own ? Number(marker['latencyBudgetMs']) : moveOptions.batch.targetMs;
+    const from = own ? (marker['latencyBudgetFrom'] ?? 'plan file') : 'config';
+    log.info(
+      { planId, latencyBudgetMs, latencyBudgetFrom: from },
+      "moving the plan's slots with its latency budget",
+    );
+    return { ...moveOptions, batch: { ...moveOptions.batch, targetMs: latencyBudgetMs } };
+  };
   const worker: SlotWorker = startSlotWorker({
     queueUrl: o.queueUrl,
     queueName,
     cluster: o.connection,
     concurrency: o.workers.concurrency,
     perNodeLimit: o.workers.perNodeLimit,
-    ...(o.migrator ? { migrator: o.migrator } : {}),
+    migrator: moveOptions,
+    migratorForPlan,
     ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
     log: o.log,
   });
