@@ -26,6 +26,7 @@ import {
   planKeys,
   assertQueueSlotPinned,
   locateQueue,
+  probeQueue,
   slotJobsFor,
   planMasters,
   readPlanMasters,
@@ -34,6 +35,7 @@ import {
   type SlotWorkerOptions,
 } from '../queue/index.js';
 import { isOpen, nextOpen, windowEnd } from '../schedule/index.js';
+import { DEFAULT_QUEUE_RETRY, retryDelayMs, type QueueRetryOptions } from './backoff.js';
 import { latencyBudgetFor } from './latency-budget.js';
 import { Lease, leaseToken } from './lease.js';
 import type { DaemonState, DaemonStatus, PlanStatus, WindowStatus } from './state.js';
@@ -75,6 +77,17 @@ export interface DaemonOptions {
    * daemon's connections cannot follow it (see SlotWorkerOptions.onQueueMoved).
    */
   readonly onQueueMoved?: SlotWorkerOptions['onQueueMoved'];
+  /**
+   * Waits between attempts to reach a queue Redis that does not answer at start-up.
+   * @defaultValue DEFAULT_QUEUE_RETRY (1 s, doubling, at most 30 s)
+   */
+  readonly queueRetry?: QueueRetryOptions;
+  /**
+   * Called once when a queue Redis the daemon was waiting for answers but refuses it (credentials,
+   * a database it does not have): waiting cannot help, the caller should stop it (the CLI exits 2).
+   * At start-up the same errors reject startDaemon instead.
+   */
+  readonly onQueueRefused?: (err: Error) => void;
 }
 
 export const DEFAULT_DAEMON_OPTIONS = {
@@ -131,6 +144,9 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   const redis = new Redis(o.queueUrl, { maxRetriesPerRequest: 1, lazyConnect: false, ...errorSafeSockets });
   redis.on('error', (err) => log.debug({ err }, 'queue connection error'));
   const planQueue = new PlanQueue(o.queueUrl, queueName);
+  // While the daemon waits for the queue Redis, BullMQ reports each failed reconnect here; without a
+  // listener it printed them to the console. The wait logs one line per attempt instead.
+  planQueue.queue.on('error', (err) => log.debug({ err }, 'queue connection error'));
   const lease = new Lease(redis, keys.lease, leaseToken(), o.leaseTtlMs);
   const pool = new NodePool(o.connection);
   const orphans = new OrphanSweeper(pool, log);
@@ -149,6 +165,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   let lastFiles: readonly PlanFile[] = [];
   /** Why the plan files cannot be used (the last round's error), or null when they can. */
   let plansProblem: string | null = null;
+  /** Why the queue Redis does not answer, while the daemon waits for it at start-up; else null. */
+  let queueProblem: string | null = null;
+  /** The workers, the lease and the loop run: the queue Redis answered. */
+  let begun = false;
 
   const setState = (next: DaemonState, bindings: Record<string, unknown> = {}): void => {
     if (next === state) return;
@@ -397,11 +417,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     return ms;
   };
   const status = async (): Promise<DaemonStatus> => {
-    const [holder, held, plan] = await Promise.all([
-      lease.holder(),
-      redis.exists(keys.hold),
-      currentPlanStatus(),
-    ]);
+    // Waiting for the queue Redis: what lives there is unknown, and asking would only fail.
+    const [holder, held, plan] = begun
+      ? await Promise.all([lease.holder(), redis.exists(keys.hold), currentPlanStatus()])
+      : [null, 0, null];
     const t = topology;
     return {
       version: 1,
@@ -435,6 +454,13 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
         queue: planQueue.queue,
         status,
         ready: async () => {
+          if (queueProblem !== null) {
+            return {
+              ready: false,
+              checks: { queue: false, cluster: topologyOk, plans: plansProblem === null },
+              reason: `queue: ${queueProblem}`,
+            };
+          }
           const queue = await Promise.race([
             redis.ping().then(
               () => true,
@@ -496,51 +522,140 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     );
     return { ...moveOptions, batch: { ...moveOptions.batch, targetMs: latencyBudgetMs } };
   };
-  const worker: SlotWorker = startSlotWorker({
-    queueUrl: o.queueUrl,
-    queueName,
-    cluster: o.connection,
-    concurrency: o.workers.concurrency,
-    perNodeLimit: o.workers.perNodeLimit,
-    migrator: moveOptions,
-    migratorForPlan,
-    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
-    log: o.log,
-  });
-  worker.worker.on('completed', (job, result) => {
-    if (job.name !== MOVE_SLOT_JOB) return;
-    if (result.outcome === 'cancelled') {
-      metrics.slotsCancelled.inc();
-      return;
+  let worker: SlotWorker | null = null;
+  let leaseTimer: NodeJS.Timeout | null = null;
+  let loop: Promise<void> | null = null;
+  /** The daemon's work, once the queue Redis answers: workers, the lease, then the rounds. */
+  const begin = async (): Promise<void> => {
+    begun = true;
+    queueProblem = null;
+    const w: SlotWorker = startSlotWorker({
+      queueUrl: o.queueUrl,
+      queueName,
+      cluster: o.connection,
+      concurrency: o.workers.concurrency,
+      perNodeLimit: o.workers.perNodeLimit,
+      migrator: moveOptions,
+      migratorForPlan,
+      ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
+      log: o.log,
+    });
+    worker = w;
+    w.worker.on('completed', (job, result) => {
+      if (job.name !== MOVE_SLOT_JOB) return;
+      if (result.outcome === 'cancelled') {
+        metrics.slotsCancelled.inc();
+        return;
+      }
+      metrics.slotsMoved.inc();
+      metrics.keysMoved.inc(result.keys);
+      metrics.slotMoveSeconds.observe(result.durationMs / 1000);
+    });
+    w.worker.on('failed', (job, err) => {
+      metrics.errors.inc({ kind: err.name });
+      if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
+        metrics.slotsFailed.inc();
+    });
+    // The lease first, so the first round already knows whether it may plan.
+    await renewLease();
+    leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
+    loop = (async (): Promise<void> => {
+      while (!stopping) {
+        await runRound();
+        if (stopping) break;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, sleepMs());
+          wakeUp = (): void => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wakeUp = null;
+      }
+    })();
+
+    log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
+  };
+
+  /** Asks the queue Redis once: null when it answers, else why not. Refusals (not retryable) throw. */
+  const askQueue = async (): Promise<string | null> => {
+    try {
+      await probeQueue(o.queueUrl);
+      return null;
+    } catch (e) {
+      if (isSlotshiftError(e) && e.retryable) {
+        lastError = { kind: e.name, message: e.message, at: clock().toISOString() };
+        metrics.errors.inc({ kind: e.name });
+        return e.message;
+      }
+      throw e;
     }
-    metrics.slotsMoved.inc();
-    metrics.keysMoved.inc(result.keys);
-    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
-  });
-  worker.worker.on('failed', (job, err) => {
-    metrics.errors.inc({ kind: err.name });
-    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
-      metrics.slotsFailed.inc();
-  });
-  // The lease first, so the first round already knows whether it may plan.
-  await renewLease();
-  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
-  const loop = (async (): Promise<void> => {
-    while (!stopping) {
-      await runRound();
-      if (stopping) break;
+  };
+  let wakeRetry: (() => void) | null = null;
+  /**
+   * A daemon runs unattended: a queue Redis that does not answer yet (started after it, restarting,
+   * a network still coming up) is waited for, with backoff, rather than a reason to exit. Before,
+   * the daemon exited 2 and stayed down until restarted by hand.
+   */
+  const waitForQueue = async (reason: string): Promise<void> => {
+    for (let attempt = 1; !stopping; attempt++) {
+      queueProblem = reason;
+      const retryInMs = retryDelayMs(attempt, o.queueRetry ?? DEFAULT_QUEUE_RETRY);
+      log.warn(
+        { attempt, retryInMs, reason },
+        `queue Redis not reachable (attempt ${attempt}); retrying in ${retryInMs / 1000} s`,
+      );
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, sleepMs());
-        wakeUp = (): void => {
+        const t = setTimeout(resolve, retryInMs);
+        wakeRetry = (): void => {
           clearTimeout(t);
           resolve();
         };
       });
-      wakeUp = null;
+      wakeRetry = null;
+      if (stopping) return;
+      let next: string | null;
+      try {
+        next = await askQueue();
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        queueProblem = err.message;
+        lastError = { kind: err.name, message: err.message, at: clock().toISOString() };
+        log.error({ err }, 'the queue Redis answers but refuses the daemon; waiting cannot help');
+        o.onQueueRefused?.(err);
+        return;
+      }
+      if (next === null) {
+        log.info({ attempts: attempt + 1 }, 'queue Redis reachable; starting');
+        if (!stopping) await begin();
+        return;
+      }
+      reason = next;
     }
-  })();
+  };
 
-  log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
+  /** QUIT waits for a queue Redis that never answered (or refused the daemon): then disconnect. */
+  const closeQueueAndPool = async (): Promise<void> => {
+    if (begun) {
+      await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
+      return;
+    }
+    redis.disconnect();
+    await Promise.allSettled([planQueue.disconnect(), pool.close()]);
+  };
+
+  let waiting: Promise<void> | null = null;
+  let firstProblem: string | null;
+  try {
+    firstProblem = await askQueue();
+  } catch (e) {
+    // A URL the server refuses (credentials, a database it lacks): exit 2, having taken no role.
+    await http.close();
+    await closeQueueAndPool();
+    throw e;
+  }
+  if (firstProblem === null) await begin();
+  else waiting = waitForQueue(firstProblem);
 
   let stopped: Promise<void> | null = null;
   return {
@@ -556,13 +671,16 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       (stopped ??= (async () => {
         stopping = true;
         wake();
+        wakeRetry?.();
+        await waiting;
         await loop;
-        clearInterval(leaseTimer);
+        if (leaseTimer) clearInterval(leaseTimer);
         setState('draining', { reason: 'shutdown' });
-        await worker.close();
-        await lease.release().catch((e: unknown) => log.warn({ err: e }, 'could not release the lease'));
+        await worker?.close();
+        if (begun)
+          await lease.release().catch((e: unknown) => log.warn({ err: e }, 'could not release the lease'));
         await http.close();
-        await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
+        await closeQueueAndPool();
         setState('stopped');
       })()),
   };
