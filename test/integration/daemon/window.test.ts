@@ -62,6 +62,15 @@ describe('slotshift daemon: schedule windows', () => {
         const w = enqueued.windows[0]!;
         expect(Date.parse(w.nextOpen!)).toBeGreaterThan(asked);
         if (w.open) expect(Date.parse(w.closesAt!)).toBeGreaterThan(asked);
+        // The plan file's latency budget (5 ms), not the config's (3 ms), and the log says which.
+        expect(logged.find((l) => l.msg === 'plan enqueued')).toMatchObject({
+          latencyBudgetMs: 5,
+          latencyBudgetFrom: 'plan file',
+        });
+        const moving = await waitFor('the workers to take the plan', () =>
+          logged.find((l) => l.msg === "moving the plan's slots with its latency budget"),
+        );
+        expect(moving).toMatchObject({ latencyBudgetMs: 5, latencyBudgetFrom: 'plan file' });
         // The window closes before the plan is done: remaining slots are cancelled, in-flight ones finish.
         const closed = await waitFor('the window to close mid-plan', async () => {
           const s = await getJson<DaemonStatus>(daemon.httpAddress, '/status');
@@ -111,7 +120,7 @@ describe('slotshift daemon: schedule windows', () => {
       expect(closes.length).toBeGreaterThan(0);
       expect(closes.some((l) => (l['cancelled'] as number) > 0)).toBe(true);
       expect(msgs).not.toContain('plan cancelled; slot left where it is');
-      // The plan file's latency budget, not the config's, and the log says which.
+      // Every plan the daemon made from the file, in every window.
       const enqueuedLines = logged.filter((l) => l.msg === 'plan enqueued');
       expect(enqueuedLines.length).toBeGreaterThan(0);
       for (const l of enqueuedLines)
