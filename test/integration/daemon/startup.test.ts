@@ -95,26 +95,28 @@ describe('slotshift daemon: start-up checks and readiness', () => {
       expect(inUse.code).toBe(2);
 
       // A queue URL the server refuses is exit 2 at once, not waited for: waiting cannot fix it.
-      const [free, nothing] = await freePorts(2);
+      // These run beside the waiting daemon below, each on its own HTTP port, to keep the file short.
+      const [free, nothing, ...others] = await freePorts(4);
       const freeListen = `127.0.0.1:${free}`;
       const conf = config(dir, queue, good, freeListen);
       const admin = new Redis(queue.port, '127.0.0.1');
       await admin.call('ACL', 'SETUSER', 'alice', 'on', '>right', '~*', '&*', '+@all');
       admin.disconnect();
-      for (const [url, says] of [
-        [`redis://alice:wrong@127.0.0.1:${queue.port}`, 'authentication failed (WRONGPASS'],
-        [`${queue.url}/99`, `--queue: database 99 does not exist on 127.0.0.1:${queue.port}`],
-      ] as const) {
-        const refused = await runCli(
-          ['daemon', '-c', conf, '--queue', url],
-          { SLOTSHIFT_LOG_LEVEL: 'info' },
-          30_000,
-        );
-        expect(refused.stderr).toContain(says);
-        expect(refused.stderr).not.toContain('queue Redis not reachable');
-        expect(refused.stderr).not.toContain('daemon started');
-        expect(refused.code).toBe(2);
-      }
+      const refusals = Promise.all(
+        (
+          [
+            [`redis://alice:wrong@127.0.0.1:${queue.port}`, 'authentication failed (WRONGPASS'],
+            [`${queue.url}/99`, `--queue: database 99 does not exist on 127.0.0.1:${queue.port}`],
+          ] as const
+        ).map(async ([url, says], i) => ({
+          says,
+          refused: await runCli(
+            ['daemon', '-c', conf, '--queue', url, '--listen', `127.0.0.1:${others[i]!}`],
+            { SLOTSHIFT_LOG_LEVEL: 'info' },
+            30_000,
+          ),
+        })),
+      );
 
       // One that does not answer is waited for, serving /healthz and /readyz (503, with the reason);
       // SIGTERM while it waits is a clean stop. It used to exit 2.
@@ -145,6 +147,12 @@ describe('slotshift daemon: start-up checks and readiness', () => {
       }
       expect(await exited, stderr).toBe(0);
       expect(stderr).not.toContain('daemon started');
+      for (const { says, refused } of await refusals) {
+        expect(refused.stderr).toContain(says);
+        expect(refused.stderr).not.toContain('queue Redis not reachable');
+        expect(refused.stderr).not.toContain('daemon started');
+        expect(refused.code).toBe(2);
+      }
     } finally {
       busy.close();
       await queue.stop();
