@@ -171,6 +171,10 @@ async function applyPlan(
       if (source.kind === 'saved') {
         assertPlanApplies(source.plan, topology, { file: flags.file });
         plan = source.plan;
+        // The latency budget `plan -o` saved, where --latency-budget-ms does not say otherwise.
+        settings = moveSettingsFrom(flags, groupSlots, {
+          limits: { latencyBudgetMs: plan.limits?.latencyBudgetMs ?? null },
+        });
       } else {
         plan = await planForDesiredState(pool, topology, source.file, sampleKeysFrom(flags));
         // The file's limits.latencyBudgetMs, where --latency-budget-ms does not say otherwise.
