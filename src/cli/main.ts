@@ -23,8 +23,7 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('slotshift')
     .description(
-      'Redis Cluster slot rebalancer: reads the cluster, plans the fewest slot moves for the balance you ask for,\n' +
-        'moves slots in parallel through BullMQ workers and verifies every move.\n\n' +
+      'Redis Cluster slot rebalancer: reads the cluster, plans the fewest slot moves for the balance you ask for, moves slots in parallel through BullMQ workers and verifies every move.\n\n' +
         'Exit codes: 0 done, 1 ran but found a problem it reports, 2 bad input or unusable cluster (nothing changed).',
     )
     .version('0.1.0')

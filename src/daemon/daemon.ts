@@ -14,7 +14,7 @@ import {
 import { loadPlanFiles, policyFromPlanFile, type PlanFile } from '../config/index.js';
 import { startHttpServer, type HttpServer } from '../http/index.js';
 import { createDaemonMetrics, type DaemonMetrics } from '../metrics/index.js';
-import { OrphanSweeper, type MigratorOptions } from '../migrate/index.js';
+import { DEFAULT_MIGRATOR_OPTIONS, OrphanSweeper, type MigratorOptions } from '../migrate/index.js';
 import { planToJson } from '../planner/index.js';
 import { planFromCluster } from '../stats/index.js';
 import { isSlotshiftError } from '../errors/index.js';
@@ -26,6 +26,7 @@ import {
   planKeys,
   assertQueueSlotPinned,
   locateQueue,
+  probeQueue,
   slotJobsFor,
   planMasters,
   readPlanMasters,
@@ -34,6 +35,8 @@ import {
   type SlotWorkerOptions,
 } from '../queue/index.js';
 import { isOpen, nextOpen, windowEnd } from '../schedule/index.js';
+import { DEFAULT_QUEUE_RETRY, retryDelayMs, type QueueRetryOptions } from './backoff.js';
+import { latencyBudgetFor } from './latency-budget.js';
 import { Lease, leaseToken } from './lease.js';
 import type { DaemonState, DaemonStatus, PlanStatus, WindowStatus } from './state.js';
 
@@ -59,6 +62,10 @@ export interface DaemonOptions {
   readonly leaseTtlMs?: number;
   /** Keys per slot sampled with MEMORY USAGE for byte estimates (0: none). @defaultValue 4 */
   readonly sampleKeysPerSlot?: number;
+  /**
+   * How the workers move slots (the config's `moves`). A plan file's `spec.limits.latencyBudgetMs`
+   * replaces `batch.targetMs` for the slots of the plans made from it. @defaultValue DEFAULT_MIGRATOR_OPTIONS
+   */
   readonly migrator?: MigratorOptions;
   /** Export Node.js process metrics too. @defaultValue true */
   readonly processMetrics?: boolean;
@@ -70,6 +77,17 @@ export interface DaemonOptions {
    * daemon's connections cannot follow it (see SlotWorkerOptions.onQueueMoved).
    */
   readonly onQueueMoved?: SlotWorkerOptions['onQueueMoved'];
+  /**
+   * Waits between attempts to reach a queue Redis that does not answer at start-up.
+   * @defaultValue DEFAULT_QUEUE_RETRY (1 s, doubling, at most 30 s)
+   */
+  readonly queueRetry?: QueueRetryOptions;
+  /**
+   * Called once when a queue Redis the daemon was waiting for answers but refuses it (credentials,
+   * a database it does not have): waiting cannot help, the caller should stop it (the CLI exits 2).
+   * At start-up the same errors reject startDaemon instead.
+   */
+  readonly onQueueRefused?: (err: Error) => void;
 }
 
 export const DEFAULT_DAEMON_OPTIONS = {
@@ -126,9 +144,13 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   const redis = new Redis(o.queueUrl, { maxRetriesPerRequest: 1, lazyConnect: false, ...errorSafeSockets });
   redis.on('error', (err) => log.debug({ err }, 'queue connection error'));
   const planQueue = new PlanQueue(o.queueUrl, queueName);
+  // While the daemon waits for the queue Redis, BullMQ reports each failed reconnect here; without a
+  // listener it printed them to the console. The wait logs one line per attempt instead.
+  planQueue.queue.on('error', (err) => log.debug({ err }, 'queue connection error'));
   const lease = new Lease(redis, keys.lease, leaseToken(), o.leaseTtlMs);
   const pool = new NodePool(o.connection);
   const orphans = new OrphanSweeper(pool, log);
+  const moveOptions = o.migrator ?? DEFAULT_MIGRATOR_OPTIONS;
 
   let state: DaemonState = 'starting';
   let since = clock();
@@ -139,8 +161,14 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
   let topology: Topology | null = null;
   let topologyOk = false;
   let windows: WindowStatus[] = [];
+  /** The plan files the last round read, so /status computes its windows at the time it is asked. */
+  let lastFiles: readonly PlanFile[] = [];
   /** Why the plan files cannot be used (the last round's error), or null when they can. */
   let plansProblem: string | null = null;
+  /** Why the queue Redis does not answer, while the daemon waits for it at start-up; else null. */
+  let queueProblem: string | null = null;
+  /** The workers, the lease and the loop run: the queue Redis answered. */
+  let begun = false;
 
   const setState = (next: DaemonState, bindings: Record<string, unknown> = {}): void => {
     if (next === state) return;
@@ -278,6 +306,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     const queueHome = await locateQueue(o.queueUrl, queueName, topology);
     const files = readPlans();
     const wasOpen = new Map(windows.map((w) => [w.file, w.open]));
+    lastFiles = files;
     windows = files.map((f) => windowOf(f, now));
     for (const w of windows) metrics.windowOpen.set({ plan: w.plan }, w.open ? 1 : 0);
     logWindows(wasOpen);
@@ -331,8 +360,17 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       // The previous plan's unstarted slots were made for a cluster that no longer exists.
       if (current && current.planId !== next.planId) await planQueue.cancel(current.planId);
       const jobs = slotJobsFor(next, topology);
+      // The file's latency budget travels with the marker, so every daemon's workers (a standby's
+      // too) move this plan's slots with it (see migratorForPlan).
+      const budget = latencyBudgetFor(f, moveOptions.batch.targetMs);
       // The marker first: should the daemon die between the two, the plan is still known as its own.
-      await redis.hset(keys.marker, { planId: next.planId, file: f.file, name: f.name });
+      await redis.hset(keys.marker, {
+        planId: next.planId,
+        file: f.file,
+        name: f.name,
+        latencyBudgetMs: String(budget.latencyBudgetMs),
+        latencyBudgetFrom: budget.from,
+      });
       const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
       await planQueue.setCurrentPlan(next.planId, jobs.length, planToJson(next));
       metrics.plansEnqueued.inc();
@@ -345,6 +383,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
           keys: next.totals.keys,
           bytes: next.totals.bytes,
           deferred: next.deferred,
+          latencyBudgetMs: budget.latencyBudgetMs,
+          latencyBudgetFrom: budget.from,
         },
         'plan enqueued',
       );
@@ -377,11 +417,10 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     return ms;
   };
   const status = async (): Promise<DaemonStatus> => {
-    const [holder, held, plan] = await Promise.all([
-      lease.holder(),
-      redis.exists(keys.hold),
-      currentPlanStatus(),
-    ]);
+    // Waiting for the queue Redis: what lives there is unknown, and asking would only fail.
+    const [holder, held, plan] = begun
+      ? await Promise.all([lease.holder(), redis.exists(keys.hold), currentPlanStatus()])
+      : [null, 0, null];
     const t = topology;
     return {
       version: 1,
@@ -399,7 +438,9 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
           }
         : null,
       plan,
-      windows,
+      // At the time asked, not at the last round's: a round that fails before it reads the plan
+      // files (the cluster unreachable) would otherwise leave times in the past here.
+      windows: lastFiles.map((f) => windowOf(f, clock())),
       lastError,
       lastRoundAt: lastRoundAt?.toISOString() ?? null,
     };
@@ -413,6 +454,13 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
         queue: planQueue.queue,
         status,
         ready: async () => {
+          if (queueProblem !== null) {
+            return {
+              ready: false,
+              checks: { queue: false, cluster: topologyOk, plans: plansProblem === null },
+              reason: `queue: ${queueProblem}`,
+            };
+          }
           const queue = await Promise.race([
             redis.ping().then(
               () => true,
@@ -458,50 +506,156 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     throw e;
   }
 
-  const worker: SlotWorker = startSlotWorker({
-    queueUrl: o.queueUrl,
-    queueName,
-    cluster: o.connection,
-    concurrency: o.workers.concurrency,
-    perNodeLimit: o.workers.perNodeLimit,
-    ...(o.migrator ? { migrator: o.migrator } : {}),
-    ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
-    log: o.log,
-  });
-  worker.worker.on('completed', (job, result) => {
-    if (job.name !== MOVE_SLOT_JOB) return;
-    if (result.outcome === 'cancelled') {
-      metrics.slotsCancelled.inc();
-      return;
+  /**
+   * The slots of a plan this daemon (or another on the queue) made from a plan file move with that
+   * file's latency budget, written beside the plan in the marker; any other plan (one `apply`
+   * enqueued) with the config's. Before, the config's was used for every plan.
+   */
+  const migratorForPlan = async (planId: string): Promise<MigratorOptions> => {
+    const marker = await redis.hgetall(keys.marker);
+    const own = marker['planId'] === planId && marker['latencyBudgetMs'] !== undefined;
+    const latencyBudgetMs = own ? Number(marker['latencyBudgetMs']) : moveOptions.batch.targetMs;
+    const from = own ? (marker['latencyBudgetFrom'] ?? 'plan file') : 'config';
+    log.info(
+      { planId, latencyBudgetMs, latencyBudgetFrom: from },
+      "moving the plan's slots with its latency budget",
+    );
+    return { ...moveOptions, batch: { ...moveOptions.batch, targetMs: latencyBudgetMs } };
+  };
+  let worker: SlotWorker | null = null;
+  let leaseTimer: NodeJS.Timeout | null = null;
+  let loop: Promise<void> | null = null;
+  /** The daemon's work, once the queue Redis answers: workers, the lease, then the rounds. */
+  const begin = async (): Promise<void> => {
+    begun = true;
+    queueProblem = null;
+    const w: SlotWorker = startSlotWorker({
+      queueUrl: o.queueUrl,
+      queueName,
+      cluster: o.connection,
+      concurrency: o.workers.concurrency,
+      perNodeLimit: o.workers.perNodeLimit,
+      migrator: moveOptions,
+      migratorForPlan,
+      ...(o.onQueueMoved ? { onQueueMoved: o.onQueueMoved } : {}),
+      log: o.log,
+    });
+    worker = w;
+    w.worker.on('completed', (job, result) => {
+      if (job.name !== MOVE_SLOT_JOB) return;
+      if (result.outcome === 'cancelled') {
+        metrics.slotsCancelled.inc();
+        return;
+      }
+      metrics.slotsMoved.inc();
+      metrics.keysMoved.inc(result.keys);
+      metrics.slotMoveSeconds.observe(result.durationMs / 1000);
+    });
+    w.worker.on('failed', (job, err) => {
+      metrics.errors.inc({ kind: err.name });
+      if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
+        metrics.slotsFailed.inc();
+    });
+    // The lease first, so the first round already knows whether it may plan.
+    await renewLease();
+    leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
+    loop = (async (): Promise<void> => {
+      while (!stopping) {
+        await runRound();
+        if (stopping) break;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, sleepMs());
+          wakeUp = (): void => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wakeUp = null;
+      }
+    })();
+
+    log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
+  };
+
+  /** Asks the queue Redis once: null when it answers, else why not. Refusals (not retryable) throw. */
+  const askQueue = async (): Promise<string | null> => {
+    try {
+      await probeQueue(o.queueUrl);
+      return null;
+    } catch (e) {
+      if (isSlotshiftError(e) && e.retryable) {
+        lastError = { kind: e.name, message: e.message, at: clock().toISOString() };
+        metrics.errors.inc({ kind: e.name });
+        return e.message;
+      }
+      throw e;
     }
-    metrics.slotsMoved.inc();
-    metrics.keysMoved.inc(result.keys);
-    metrics.slotMoveSeconds.observe(result.durationMs / 1000);
-  });
-  worker.worker.on('failed', (job, err) => {
-    metrics.errors.inc({ kind: err.name });
-    if (job && (err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1)))
-      metrics.slotsFailed.inc();
-  });
-  // The lease first, so the first round already knows whether it may plan.
-  await renewLease();
-  const leaseTimer = setInterval(() => void renewLease(), Math.max(100, Math.floor(o.leaseTtlMs / 3)));
-  const loop = (async (): Promise<void> => {
-    while (!stopping) {
-      await runRound();
-      if (stopping) break;
+  };
+  let wakeRetry: (() => void) | null = null;
+  /**
+   * A daemon runs unattended: a queue Redis that does not answer yet (started after it, restarting,
+   * a network still coming up) is waited for, with backoff, rather than a reason to exit. Before,
+   * the daemon exited 2 and stayed down until restarted by hand.
+   */
+  const waitForQueue = async (reason: string): Promise<void> => {
+    for (let attempt = 1; !stopping; attempt++) {
+      queueProblem = reason;
+      const retryInMs = retryDelayMs(attempt, o.queueRetry ?? DEFAULT_QUEUE_RETRY);
+      log.warn(
+        { attempt, retryInMs, reason },
+        `queue Redis not reachable (attempt ${attempt}); retrying in ${retryInMs / 1000} s`,
+      );
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, sleepMs());
-        wakeUp = (): void => {
+        const t = setTimeout(resolve, retryInMs);
+        wakeRetry = (): void => {
           clearTimeout(t);
           resolve();
         };
       });
-      wakeUp = null;
+      wakeRetry = null;
+      if (stopping) return;
+      let next: string | null;
+      try {
+        next = await askQueue();
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        queueProblem = err.message;
+        lastError = { kind: err.name, message: err.message, at: clock().toISOString() };
+        log.error({ err }, 'the queue Redis answers but refuses the daemon; waiting cannot help');
+        o.onQueueRefused?.(err);
+        return;
+      }
+      if (next === null) {
+        log.info({ attempts: attempt + 1 }, 'queue Redis reachable; starting');
+        if (!stopping) await begin();
+        return;
+      }
+      reason = next;
     }
-  })();
+  };
 
-  log.info({ listen: http.address, queue: queueName, lease: lease.token }, 'daemon started');
+  /** QUIT waits for a queue Redis that never answered (or refused the daemon): then disconnect. */
+  const closeQueueAndPool = async (): Promise<void> => {
+    if (begun) {
+      await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
+      return;
+    }
+    redis.disconnect();
+    await Promise.allSettled([planQueue.disconnect(), pool.close()]);
+  };
+
+  let waiting: Promise<void> | null = null;
+  let firstProblem: string | null;
+  try {
+    firstProblem = await askQueue();
+  } catch (e) {
+    // A URL the server refuses (credentials, a database it lacks): exit 2, having taken no role.
+    await http.close();
+    await closeQueueAndPool();
+    throw e;
+  }
+  if (firstProblem === null) await begin();
+  else waiting = waitForQueue(firstProblem);
 
   let stopped: Promise<void> | null = null;
   return {
@@ -517,13 +671,16 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       (stopped ??= (async () => {
         stopping = true;
         wake();
+        wakeRetry?.();
+        await waiting;
         await loop;
-        clearInterval(leaseTimer);
+        if (leaseTimer) clearInterval(leaseTimer);
         setState('draining', { reason: 'shutdown' });
-        await worker.close();
-        await lease.release().catch((e: unknown) => log.warn({ err: e }, 'could not release the lease'));
+        await worker?.close();
+        if (begun)
+          await lease.release().catch((e: unknown) => log.warn({ err: e }, 'could not release the lease'));
         await http.close();
-        await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
+        await closeQueueAndPool();
         setState('stopped');
       })()),
   };

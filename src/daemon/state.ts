@@ -22,7 +22,10 @@ export interface WindowStatus {
   readonly open: boolean;
   /** ISO time the window closes (when open) — null without a window or when closed. */
   readonly closesAt: string | null;
-  /** ISO time of the next opening — null without a window. */
+  /**
+   * ISO time the next occurrence starts, always after the status was asked (while open, the one
+   * after the current; closesAt says when the current one ends) — null without a window.
+   */
   readonly nextOpen: string | null;
 }
 

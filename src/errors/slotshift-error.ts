@@ -102,14 +102,17 @@ export class UnfinishedPlanError extends SlotshiftError {
 /** The queue Redis did not answer: wrong URL, server down, or credentials it refuses. */
 export class QueueUnreachableError extends SlotshiftError {
   readonly code = 'QUEUE_UNREACHABLE';
-  override readonly retryable = true;
+  override readonly retryable: boolean;
   constructor(
     readonly address: string,
     detail: string,
+    /** False when waiting cannot help: the server refused the URL's credentials. */
+    retryable = true,
   ) {
     super(
       `cannot reach the queue Redis at ${address}: ${detail}; check --queue (or SLOTSHIFT_QUEUE_URL, or queue.url in the config file) and that redis-server runs there`,
     );
+    this.retryable = retryable;
   }
 }
 

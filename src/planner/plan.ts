@@ -49,4 +49,10 @@ export interface Plan {
   readonly reason?: string;
   /** Moves left out by `maxMoves`/`maxBytes`; a later plan picks them up. */
   readonly deferred: number;
+  /**
+   * How `apply -f` of the saved plan moves its slots where its own flags do not say: `plan -o` writes
+   * it from `--latency-budget-ms` or the desired-state file's `spec.limits`. Not part of the plan's
+   * identity (planId): it changes how fast slots move, not which.
+   */
+  readonly limits?: { readonly latencyBudgetMs: number };
 }

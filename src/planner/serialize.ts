@@ -45,6 +45,7 @@ export const planSchema = z.strictObject({
   totals: z.strictObject({ slots: count, keys: amount, bytes: amount }),
   reason: z.string().optional(),
   deferred: count,
+  limits: z.strictObject({ latencyBudgetMs: z.number().positive() }).optional(),
 });
 
 export function planToJson(plan: Plan): string {

@@ -105,11 +105,13 @@ export async function probeQueue(queueUrl: string): Promise<{ clusterNodeId: str
   } catch (e) {
     const err = lastError ?? e;
     const message = err instanceof Error ? err.message : String(err);
-    const detail = isAuthFailure(message)
+    const authFailed = isAuthFailure(message);
+    const detail = authFailed
       ? `authentication failed (${message.split('\n')[0]}): give the credentials in the URL, redis://USER:PASSWORD@HOST:PORT`
       : connectFailureDetail(err);
     r.disconnect();
-    throw new QueueUnreachableError(queueAddress(queueUrl), detail);
+    // Refused credentials stay refused: the daemon, which waits for an unreachable queue, stops.
+    throw new QueueUnreachableError(queueAddress(queueUrl), detail, !authFailed);
   }
   try {
     // ioredis selects it too, but a failure there only emits an error: this one ends the probe.

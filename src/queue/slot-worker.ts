@@ -44,6 +44,13 @@ export interface SlotWorkerOptions {
    * source are compared with the target's copies once the slot is closed.
    */
   readonly migrator?: MigratorOptions;
+  /**
+   * How the slots of one plan move, asked once per plan (a rejection fails that attempt, and the
+   * next asks again); `migrator` for every plan when left out. The daemon gives each plan the
+   * latency budget of the plan file it was made from. Whether moves are verified is `migrator`'s
+   * alone: it is decided for the whole worker.
+   */
+  readonly migratorForPlan?: (planId: string) => Promise<MigratorOptions>;
   readonly compareKeys?: KeyComparer;
   readonly log: Logger;
   /**
@@ -125,18 +132,30 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     return known;
   };
 
-  const migratorFor = (data: SlotJobData, masters: readonly JobEndpoint[]): Migrator => {
+  /** Each plan's migrator options, asked once per plan (see migratorForPlan). */
+  const optionsOf = new Map<string, Promise<MigratorOptions>>();
+  const planOptions = (planId: string): Promise<MigratorOptions> => {
+    const ask = options.migratorForPlan;
+    if (!ask) return Promise.resolve(options.migrator ?? DEFAULT_MIGRATOR_OPTIONS);
+    let known = optionsOf.get(planId);
+    if (!known) {
+      known = ask(planId);
+      known.catch(() => optionsOf.delete(planId));
+      optionsOf.set(planId, known);
+    }
+    return known;
+  };
+
+  const migratorFor = (
+    data: SlotJobData,
+    masters: readonly JobEndpoint[],
+    migratorOptions: MigratorOptions,
+  ): Migrator => {
     let m = migrators.get(data.planId);
     if (!m) {
       const sharedTurns = new QueueCloseTurns(queueRedis, planKeys(options.queueName, data.planId));
-      m = new Migrator(
-        pool,
-        masters,
-        auth,
-        options.migrator ?? DEFAULT_MIGRATOR_OPTIONS,
-        options.compareKeys,
-        options.log,
-        () => (presence.others() ? sharedTurns : null),
+      m = new Migrator(pool, masters, auth, migratorOptions, options.compareKeys, options.log, () =>
+        presence.others() ? sharedTurns : null,
       );
       migrators.set(data.planId, m);
     }
@@ -252,7 +271,10 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       };
       // A retry may follow a failover of the source or target: move between their current masters,
       // and remember the new master for the other slots of this worker.
-      const masters = await plannedMasters(data.planId);
+      const [masters, migratorOptions] = await Promise.all([
+        plannedMasters(data.planId),
+        planOptions(data.planId),
+      ]);
       let move: typeof planned = planned;
       if (job.attemptsMade > 0) {
         // A retry may also follow a dead target's slots left without a live owner, which takes the
@@ -271,7 +293,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         }
       }
       if (verify) await watcher.watch(move.to, data.slot);
-      const result = await migratorFor(data, masters).migrate(
+      const result = await migratorFor(data, masters, migratorOptions).migrate(
         move,
         verify
           ? (_slot, batch, digests) => {

@@ -100,9 +100,14 @@ export function isOpen(now: Date, window: ScheduleWindow): boolean {
   return currentWindow(now, window) !== null;
 }
 
-/** `now` when the window is open, else the next instant it opens. */
+/**
+ * The next instant an occurrence starts, strictly after `now`: when the window is closed, when it
+ * opens; when it is open, when the next occurrence starts (windowEnd says when this one closes).
+ * It used to be `now` itself while the window was open, which /status showed as a past time. When
+ * occurrences overlap, the window is still open at the next start.
+ */
 export function nextOpen(now: Date, window: ScheduleWindow): Date {
-  return isOpen(now, window) ? new Date(now.getTime()) : new Date(earliestStartAfter(window, now.getTime()));
+  return new Date(earliestStartAfter(window, now.getTime()));
 }
 
 /**

@@ -89,9 +89,10 @@ export function applyCommand(program: Command): void {
             withPlanOptions(
               program
                 .command('apply')
+                .summary('Move slots: plan (or load a plan with -f), confirm, and run one job per slot.')
                 .description(
-                  'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n' +
-                    'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n' +
+                  'Move slots: plan (or load a plan with -f), confirm, enqueue one job per slot and run them.\n\n' +
+                    'Safe to interrupt (Ctrl-C finishes the slots in flight, none is left open) and to run again: it resumes.\n\n' +
                     'On a terminal it shows a progress bar and only warnings; otherwise a JSON log line per slot and a progress line every 5 s (SLOTSHIFT_LOG_LEVEL sets the level).',
                 )
                 .option(
@@ -167,6 +168,10 @@ async function applyPlan(
       if (source.kind === 'saved') {
         assertPlanApplies(source.plan, topology, { file: flags.file });
         plan = source.plan;
+        // The latency budget `plan -o` saved, where --latency-budget-ms does not say otherwise.
+        settings = moveSettingsFrom(flags, groupSlots, {
+          limits: { latencyBudgetMs: plan.limits?.latencyBudgetMs ?? null },
+        });
       } else {
         plan = await planForDesiredState(pool, topology, source.file, sampleKeysFrom(flags));
         // The file's limits.latencyBudgetMs, where --latency-budget-ms does not say otherwise.

@@ -11,6 +11,7 @@ import {
   type ConnectionFlags,
 } from '../connection-options.js';
 import { formatBytes, formatCount, shortId } from '../format.js';
+import { parsePositiveInt } from '../parse-flags.js';
 import { assertPlanApplies, planForDesiredState, readPlanSource } from '../plan-source.js';
 import {
   addrOf,
@@ -29,6 +30,7 @@ interface PlanCommandFlags extends ConnectionFlags, PlanFlags {
   json?: boolean;
   file?: string;
   output?: string;
+  latencyBudgetMs?: string;
 }
 
 export function planCommand(program: Command): void {
@@ -46,6 +48,10 @@ export function planCommand(program: Command): void {
         )
         .option('-o, --output <file>', 'write the plan to a file (.json or .yaml) for review and `apply -f`')
         .option(
+          '--latency-budget-ms <ms>',
+          "saved in the plan's limits for `apply -f` (whose own --latency-budget-ms still wins); default: the -f file's spec.limits.latencyBudgetMs",
+        )
+        .option(
           '--json',
           'print { planId, moves: [{slot, from, to, keys, bytes}], before, after, ... } as JSON',
         ),
@@ -55,12 +61,21 @@ export function planCommand(program: Command): void {
     const seeds = seedsFrom(flags);
     const policy = policyFromFlags(flags);
     const sample = sampleKeysFrom(flags);
+    const latencyBudgetFlag =
+      flags.latencyBudgetMs === undefined
+        ? null
+        : parsePositiveInt('--latency-budget-ms', flags.latencyBudgetMs);
     const pool = new NodePool(connectionFrom(flags));
     try {
       const topology = await readTopology(pool, seeds);
-      const plan = flags.file
+      const planned = flags.file
         ? await planFromFile(pool, topology, flags.file, sample)
-        : await planFromFlags(pool, topology, policy, sample);
+        : { plan: await planFromFlags(pool, topology, policy, sample), latencyBudgetMs: null };
+      // Saved with the plan: `plan -f desired.yaml -o saved.yaml` dropped the file's latency budget,
+      // so `apply -f saved.yaml` moved slots with the default.
+      const latencyBudgetMs = latencyBudgetFlag ?? planned.latencyBudgetMs;
+      const plan: Plan =
+        latencyBudgetMs === null ? planned.plan : { ...planned.plan, limits: { latencyBudgetMs } };
       if (flags.output) writePlan(flags.output, plan);
       process.stdout.write(
         flags.json
@@ -157,11 +172,20 @@ export function planDocument(plan: Plan): Record<string, unknown> {
   };
 }
 
-async function planFromFile(pool: NodePool, topology: Topology, path: string, sample: number): Promise<Plan> {
+/** The plan `-f` names, with the latency budget it sets for `apply -f` (null: none). */
+async function planFromFile(
+  pool: NodePool,
+  topology: Topology,
+  path: string,
+  sample: number,
+): Promise<{ plan: Plan; latencyBudgetMs: number | null }> {
   const source = readPlanSource(path);
   if (source.kind === 'saved') {
     assertPlanApplies(source.plan, topology, { file: path });
-    return source.plan;
+    return { plan: source.plan, latencyBudgetMs: source.plan.limits?.latencyBudgetMs ?? null };
   }
-  return planForDesiredState(pool, topology, source.file, sample);
+  return {
+    plan: await planForDesiredState(pool, topology, source.file, sample),
+    latencyBudgetMs: source.file.limits.latencyBudgetMs,
+  };
 }

@@ -36,9 +36,9 @@ export function verifyCommand(program: Command): void {
   withConnectionOptions(
     program
       .command('verify')
+      .summary('Checksum slots; save them and compare with a later run.')
       .description(
-        'Checksum slots: per slot, the XOR of content digests of its keys (independent of encoding and order)\n' +
-          'plus the key count. Save them and compare with a later run, e.g. before and after maintenance.\n' +
+        'Checksum slots: per slot, the XOR of content digests of its keys (independent of encoding and order) plus the key count. Save them and compare with a later run, e.g. before and after maintenance.\n\n' +
           'Exit code 1 when --against finds a difference.',
       )
       .option('--slots <ranges>', 'only these slots, e.g. 0-100,204 (default: all)')

@@ -28,10 +28,11 @@ export function workerCommand(program: Command): void {
           withConnectionOptions(
             program
               .command('worker')
+              .summary('Move slots from the queue, alongside `apply` or the daemon, on this or another host.')
               .description(
-                'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n' +
-                  'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n' +
-                  'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).\n' +
+                'Move slots from the queue, alongside `apply` or the daemon, on this or another host.\n\n' +
+                  'Node addresses come from the jobs; credentials from this process (--user/--password/SLOTSHIFT_PASSWORD).\n\n' +
+                  'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).\n\n' +
                   'The move flags (--no-verify, --latency-budget-ms, ...) apply to the slots this process moves: give it those of the apply it helps.',
               ),
           ),

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { masters, slotCount } from '../../../src/cluster/index.js';
 import { BIN, expectSettled, runCli, waitForPlanProgress, withClusterAndQueue } from '../../harness/index.js';
 
@@ -78,6 +79,36 @@ describe('where a plan comes from: -f FILE, flags, the queue', () => {
         unknown
       >;
       expect(enqueued).toMatchObject({ latencyBudgetMs: 9, perNodeLimit: 64 });
+
+      // `plan -o` saves the latency budget (the file's, or --latency-budget-ms) and `apply -f` of the
+      // saved plan uses it: it was dropped, and the saved plan moved with the default.
+      const flagged = join(dir, 'scale-flagged.json');
+      const withFlag = await runCli([
+        'plan',
+        '--seed',
+        seed,
+        '-f',
+        scale,
+        '--latency-budget-ms',
+        '4',
+        '-o',
+        flagged,
+      ]);
+      expect(withFlag.code, withFlag.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(flagged, 'utf8'))).toMatchObject({ limits: { latencyBudgetMs: 4 } });
+      const saved = join(dir, 'scale-saved.yaml');
+      const p = await runCli(['plan', '--seed', seed, '-f', scale, '-o', saved]);
+      expect(p.code, p.stderr).toBe(0);
+      expect(parseYaml(readFileSync(saved, 'utf8'))).toMatchObject({ limits: { latencyBudgetMs: 9 } });
+      const s = await runCli(['apply', '--seed', seed, '-f', saved, '--queue', queue.url, '--yes'], {
+        SLOTSHIFT_LOG_LEVEL: 'info',
+      });
+      expect(s.code, s.stderr).toBe(0);
+      expect(s.stdout).toContain('20 of 20 slots moved');
+      const savedEnqueued = JSON.parse(
+        s.stderr.split('\n').find((l) => l.includes('"plan enqueued"'))!,
+      ) as Record<string, unknown>;
+      expect(savedEnqueued).toMatchObject({ latencyBudgetMs: 9 });
     });
   });
 

@@ -1,9 +1,20 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { startDaemon } from '../../../src/daemon/index.js';
 import { HttpListenError } from '../../../src/http/index.js';
-import { runCli, startLocalCluster, startLocalRedis, type LocalRedis } from '../../harness/index.js';
+import {
+  BIN,
+  freePorts,
+  runCli,
+  startLocalCluster,
+  startLocalRedis,
+  type LocalRedis,
+} from '../../harness/index.js';
 import { daemonOn, queueName, tempDir, waitFor, writePlan } from './helpers.js';
 
 /** A daemon config file in `dir`: a seed nothing listens on, the queue, plans and HTTP address. */
@@ -17,6 +28,30 @@ function config(dir: string, queue: LocalRedis, plans: string, listen: string): 
 }
 
 const BAD_ZONE = `window:\n  cron: '0 1 * * *'\n  duration: 1h\n  timezone: Nowhere/X`;
+
+/** Forwards `port` on 127.0.0.1 to `to`: the queue Redis appearing at an address nothing served. */
+async function forward(port: number, to: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(to, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
 
 async function readyz(address: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`http://${address}/readyz`);
@@ -58,6 +93,66 @@ describe('slotshift daemon: start-up checks and readiness', () => {
       expect(inUse.stderr).not.toContain('planner lease taken');
       expect(inUse.stderr).not.toContain('state changed');
       expect(inUse.code).toBe(2);
+
+      // A queue URL the server refuses is exit 2 at once, not waited for: waiting cannot fix it.
+      // These run beside the waiting daemon below, each on its own HTTP port, to keep the file short.
+      const [free, nothing, ...others] = await freePorts(4);
+      const freeListen = `127.0.0.1:${free}`;
+      const conf = config(dir, queue, good, freeListen);
+      const admin = new Redis(queue.port, '127.0.0.1');
+      await admin.call('ACL', 'SETUSER', 'alice', 'on', '>right', '~*', '&*', '+@all');
+      admin.disconnect();
+      const refusals = Promise.all(
+        (
+          [
+            [`redis://alice:wrong@127.0.0.1:${queue.port}`, 'authentication failed (WRONGPASS'],
+            [`${queue.url}/99`, `--queue: database 99 does not exist on 127.0.0.1:${queue.port}`],
+          ] as const
+        ).map(async ([url, says], i) => ({
+          says,
+          refused: await runCli(
+            ['daemon', '-c', conf, '--queue', url, '--listen', `127.0.0.1:${others[i]!}`],
+            { SLOTSHIFT_LOG_LEVEL: 'info' },
+            30_000,
+          ),
+        })),
+      );
+
+      // One that does not answer is waited for, serving /healthz and /readyz (503, with the reason);
+      // SIGTERM while it waits is a clean stop. It used to exit 2.
+      const waiting = spawn(
+        process.execPath,
+        [BIN, 'daemon', '-c', conf, '--queue', `redis://127.0.0.1:${nothing}`],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'info' } },
+      );
+      let stderr = '';
+      waiting.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => waiting.once('exit', r));
+      try {
+        await waitFor('a retry logged', () => stderr.includes('retrying in 1 s'), 15_000);
+        const line = JSON.parse(stderr.split('\n').find((l) => l.includes('retrying in 1 s'))!) as Record<
+          string,
+          unknown
+        >;
+        expect(line).toMatchObject({ attempt: 1, retryInMs: 1000 });
+        expect(line['reason']).toContain(
+          `cannot reach the queue Redis at 127.0.0.1:${nothing}: connection refused`,
+        );
+        expect((await fetch(`http://${freeListen}/healthz`)).status).toBe(200);
+        const r = await readyz(freeListen);
+        expect(r.status).toBe(503);
+        expect(r.body['reason']).toContain('queue: cannot reach the queue Redis');
+      } finally {
+        waiting.kill('SIGTERM');
+      }
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).not.toContain('daemon started');
+      for (const { says, refused } of await refusals) {
+        expect(refused.stderr).toContain(says);
+        expect(refused.stderr).not.toContain('queue Redis not reachable');
+        expect(refused.stderr).not.toContain('daemon started');
+        expect(refused.code).toBe(2);
+      }
     } finally {
       busy.close();
       await queue.stop();
@@ -124,5 +219,66 @@ describe('slotshift daemon: start-up checks and readiness', () => {
       await cluster.stop();
       await queue.stop();
     }
+  });
+  it('waits for a queue Redis that does not answer yet, with backoff, then starts once it does', async () => {
+    const queue = await startLocalRedis();
+    const [port] = await freePorts(1);
+    const logged: Array<{ msg: string } & Record<string, unknown>> = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
+    );
+    const dir = tempDir();
+    writePlan(dir, 'balanced', 'useEmptyMasters: false');
+    // No cluster is needed to see the queue wait: the seed answers nothing, so rounds fail after.
+    const daemon = await startDaemon({
+      seeds: [{ host: '127.0.0.1', port: 1 }],
+      connection: {},
+      queueUrl: `redis://127.0.0.1:${port}`,
+      queueName: queueName(),
+      plans: dir,
+      listen: '127.0.0.1:0',
+      tickMs: 500,
+      leaseTtlMs: 3000,
+      processMetrics: false,
+      queueRetry: { firstMs: 100, maxMs: 200 },
+      log,
+    });
+    let proxy: { close(): Promise<void> } | null = null;
+    try {
+      const retries = await waitFor('three attempts logged', () => {
+        const r = logged.filter((l) => l.msg.startsWith('queue Redis not reachable'));
+        return r.length >= 3 && r;
+      });
+      expect(retries.map((l) => l['retryInMs'])).toEqual([100, 200, 200]);
+      expect(retries[0]!.msg).toBe('queue Redis not reachable (attempt 1); retrying in 0.1 s');
+      expect(retries[0]!['reason']).toContain(`127.0.0.1:${port}: connection refused`);
+      expect((await fetch(`http://${daemon.httpAddress}/healthz`)).status).toBe(200);
+      const waiting = await readyz(daemon.httpAddress);
+      expect(waiting.status).toBe(503);
+      expect(waiting.body['checks']).toMatchObject({ queue: false });
+      expect(waiting.body['reason']).toMatch(
+        /^queue: cannot reach the queue Redis at .*: connection refused/,
+      );
+      const status = await daemon.status();
+      expect(status).toMatchObject({ state: 'starting', role: 'standby', plan: null });
+      expect(status.lastError?.kind).toBe('QueueUnreachableError');
+
+      // The queue Redis appears at its address: the daemon starts, takes the lease, and /readyz no
+      // longer names the queue.
+      proxy = await forward(port!, queue.port);
+      await waitFor('the planner lease', async () => (await daemon.status()).role === 'leader');
+      const msgs = logged.map((l) => l.msg);
+      expect(msgs).toContain('queue Redis reachable; starting');
+      expect(msgs).toContain('daemon started');
+      const after = await readyz(daemon.httpAddress);
+      expect(after.body['checks']).toMatchObject({ queue: true });
+      expect(after.body['reason'] ?? '').not.toMatch(/^queue:/);
+    } finally {
+      await daemon.stop();
+      await proxy?.close();
+      await queue.stop();
+    }
+    expect(daemon.state()).toBe('stopped');
   });
 });

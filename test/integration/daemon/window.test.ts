@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { masters, slotCount } from '../../../src/cluster/index.js';
 import type { DaemonStatus } from '../../../src/daemon/index.js';
+import { DEFAULT_MOVE_SETTINGS, migratorOptionsFor } from '../../../src/migrate/index.js';
 import {
   expectSettled,
   loadStrings,
@@ -28,7 +29,7 @@ describe('slotshift daemon: schedule windows', () => {
         [
           'useEmptyMasters: true',
           `weights: { '${empty.addr}': 0.3 }`,
-          'limits: { maxPerNode: 1 }',
+          'limits: { maxPerNode: 1, latencyBudgetMs: 5 }',
           "window: { cron: '*/6 * * * * *', duration: 3s, timezone: UTC }",
         ].join('\n'),
       );
@@ -42,16 +43,34 @@ describe('slotshift daemon: schedule windows', () => {
         plans: dir,
         queueName: queueName(),
         workers: { concurrency: 1, perNodeLimit: 1 },
+        // The config's budget, which the plan file's (5 ms, the default, so the pace of this test
+        // stays the one it was tuned for) replaces.
+        migrator: migratorOptionsFor({ ...DEFAULT_MOVE_SETTINGS, latencyBudgetMs: 3 }),
         log,
       });
       let finalPlan = { planId: '', total: 0 };
       try {
         // The first window opens and the plan is enqueued.
-        const enqueued = await waitFor('a plan enqueued', async () => {
+        const { enqueued, asked } = await waitFor('a plan enqueued', async () => {
+          const asked = Date.now();
           const s = await getJson<DaemonStatus>(daemon.httpAddress, '/status');
-          return s.state === 'enqueued' && s.plan ? s : undefined;
+          return s.state === 'enqueued' && s.plan ? { enqueued: s, asked } : undefined;
         });
         expect(enqueued.plan!.planId).toBeTruthy();
+        // While the window is open /status says when it closes and when it opens next, both ahead
+        // of the moment it was asked (nextOpen was the instant of the last round, already past).
+        const w = enqueued.windows[0]!;
+        expect(Date.parse(w.nextOpen!)).toBeGreaterThan(asked);
+        if (w.open) expect(Date.parse(w.closesAt!)).toBeGreaterThan(asked);
+        // The plan file's latency budget (5 ms), not the config's (3 ms), and the log says which.
+        expect(logged.find((l) => l.msg === 'plan enqueued')).toMatchObject({
+          latencyBudgetMs: 5,
+          latencyBudgetFrom: 'plan file',
+        });
+        const moving = await waitFor('the workers to take the plan', () =>
+          logged.find((l) => l.msg === "moving the plan's slots with its latency budget"),
+        );
+        expect(moving).toMatchObject({ latencyBudgetMs: 5, latencyBudgetFrom: 'plan file' });
         // The window closes before the plan is done: remaining slots are cancelled, in-flight ones finish.
         const closed = await waitFor('the window to close mid-plan', async () => {
           const s = await getJson<DaemonStatus>(daemon.httpAddress, '/status');
@@ -101,6 +120,14 @@ describe('slotshift daemon: schedule windows', () => {
       expect(closes.length).toBeGreaterThan(0);
       expect(closes.some((l) => (l['cancelled'] as number) > 0)).toBe(true);
       expect(msgs).not.toContain('plan cancelled; slot left where it is');
+      // Every plan the daemon made from the file, in every window.
+      const enqueuedLines = logged.filter((l) => l.msg === 'plan enqueued');
+      expect(enqueuedLines.length).toBeGreaterThan(0);
+      for (const l of enqueuedLines)
+        expect(l).toMatchObject({ latencyBudgetMs: 5, latencyBudgetFrom: 'plan file' });
+      const moving = logged.filter((l) => l.msg === "moving the plan's slots with its latency budget");
+      expect(moving.length).toBeGreaterThan(0);
+      for (const l of moving) expect(l).toMatchObject({ latencyBudgetMs: 5, latencyBudgetFrom: 'plan file' });
       const finished = logged.find(
         (l) => l['planId'] === finalPlan.planId && l.msg.startsWith('plan finished: '),
       );

@@ -37,7 +37,10 @@ describe('windows on ordinary days', () => {
 
   it('finds the next opening and the end of the open occurrence', () => {
     expect(iso(nextOpen(at('2026-01-15T05:00:00Z'), nightly))).toBe('2026-01-16T00:00:00.000Z');
-    expect(iso(nextOpen(at('2026-01-15T01:00:00Z'), nightly))).toBe('2026-01-15T01:00:00.000Z');
+    // While open: the next opening is tomorrow's (not now), and windowEnd says when this one closes.
+    expect(iso(nextOpen(at('2026-01-15T01:00:00Z'), nightly))).toBe('2026-01-16T00:00:00.000Z');
+    expect(iso(nextOpen(at('2026-01-15T00:00:00Z'), nightly))).toBe('2026-01-16T00:00:00.000Z');
+    expect(iso(nextOpen(at('2026-01-14T23:59:59.999Z'), nightly))).toBe('2026-01-15T00:00:00.000Z');
     expect(iso(windowEnd(at('2026-01-15T01:00:00Z'), nightly))).toBe('2026-01-15T04:00:00.000Z');
     expect(windowEnd(at('2026-01-15T05:00:00Z'), nightly)).toBeNull();
     expect(iso(nextChange(at('2026-01-15T05:00:00Z'), nightly))).toBe('2026-01-16T00:00:00.000Z');

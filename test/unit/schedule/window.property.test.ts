@@ -88,7 +88,7 @@ describe('window arithmetic invariants', () => {
     );
   });
 
-  it('nextOpen(now) is not before now, is open, and nothing between now and it is open', () => {
+  it('nextOpen(now) is after now, an occurrence start, and no occurrence starts between now and it', () => {
     fc.assert(
       fc.property(
         instantArb,
@@ -97,19 +97,39 @@ describe('window arithmetic invariants', () => {
         (t, w, fractions) => {
           const now = new Date(t);
           const next = nextOpen(now, w);
-          expect(next.getTime()).toBeGreaterThanOrEqual(t);
-          expect(isOpen(next, w)).toBe(true);
-          if (next.getTime() > t) {
-            // A closed window opens at an occurrence's start, not partway through one.
-            expect(currentWindow(next, w)?.start).toEqual(next);
-            for (const f of fractions) {
-              const between = t + Math.floor(f * (next.getTime() - t));
-              if (between < next.getTime()) expect(isOpen(new Date(between), w)).toBe(false);
-            }
-            expect(isOpen(new Date(next.getTime() - 1), w)).toBe(false);
+          // Also while the window is open: /status showed the current instant, already past when read.
+          expect(next.getTime()).toBeGreaterThan(t);
+          // It opens at an occurrence's start, not partway through one.
+          expect(currentWindow(next, w)?.start).toEqual(next);
+          const wasOpen = isOpen(now, w);
+          for (const f of fractions) {
+            const between = t + Math.floor(f * (next.getTime() - t));
+            if (between >= next.getTime()) continue;
+            const occurrence = currentWindow(new Date(between), w);
+            // A closed window stays closed until then; an open one sees no new occurrence start.
+            if (wasOpen) expect(occurrence?.start.getTime() ?? -Infinity).toBeLessThanOrEqual(t);
+            else expect(occurrence).toBeNull();
           }
+          if (!wasOpen) expect(isOpen(new Date(next.getTime() - 1), w)).toBe(false);
         },
       ),
+      RUNS,
+    );
+  });
+
+  it('while open, the status pair (windowEnd, nextOpen) is the close of this occurrence and a later start', () => {
+    fc.assert(
+      fc.property(instantArb, windowArb, (t, w) => {
+        const now = new Date(t);
+        const open = currentWindow(now, w);
+        if (!open) return;
+        const closes = windowEnd(now, w)!;
+        expect(closes.getTime()).toBeGreaterThan(t);
+        // The next start is after this occurrence's start; when occurrences do not overlap, after its end.
+        const next = nextOpen(now, w).getTime();
+        expect(next).toBeGreaterThan(open.start.getTime());
+        if (!isOpen(closes, w)) expect(next).toBeGreaterThanOrEqual(closes.getTime());
+      }),
       RUNS,
     );
   });
