@@ -40,15 +40,12 @@ export function daemonCommand(program: Command): void {
   withStopTimeoutOption(
     program
       .command('daemon')
+      .summary('Keep the cluster at the balance its plan files ask for, inside their windows.')
       .description(
-        'Keep the cluster at the balance its plan files ask for: every round (tickSeconds, and at each\n' +
-          'window boundary) re-read the cluster, plan, and enqueue the moves while the window is open;\n' +
-          'in-process workers move the slots. Several daemons may share a queue: one plans (lease), all move.\n' +
-          'HTTP: /healthz /readyz /status /metrics /queues, POST /pause /resume /cancel (bearer token).\n' +
-          'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout).\n' +
-          'A queue kept on the cluster whose node fails over: the same, then exit 1 naming where the queue went.\n' +
-          'A queue Redis that does not answer at start-up is retried (1 s, doubling, at most 30 s; /readyz 503 says\n' +
-          'why); one that refuses the URL (password, database) is exit 2.',
+        'Keep the cluster at the balance its plan files ask for: every round (tickSeconds, and at each window boundary) re-read the cluster, plan, and enqueue the moves while the window is open; in-process workers move the slots. Several daemons may share a queue: one plans (lease), all move.\n\n' +
+          'HTTP: /healthz /readyz /status /metrics /queues, POST /pause /resume /cancel (bearer token).\n\n' +
+          'SIGTERM/SIGINT finish the slots in flight, leave none open, then exit 0 (exit 1 after --stop-timeout). A queue kept on the cluster whose node fails over: the same, then exit 1 naming where the queue went.\n\n' +
+          'A queue Redis that does not answer at start-up is retried (1 s, doubling, at most 30 s; /readyz 503 says why); one that refuses the URL (password, database) is exit 2.',
       )
       // After the options, unwrapped: commander wraps a description to the terminal's width, which
       // breaks the example's columns.

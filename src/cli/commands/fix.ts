@@ -38,14 +38,11 @@ export function fixCommand(program: Command): void {
   withConnectionOptions(
     program
       .command('fix')
+      .summary('Close open slots and settle slot owners left by anything (slotshift, redis-cli, a crash).')
       .description(
-        'Close open slots left by anything (slotshift, redis-cli, a crash): migrating/importing pairs,\n' +
-          'one-sided open slots, uncovered slots, masters that disagree on an owner, and slots a dead\n' +
-          'master no replica replaces still owns (given to the only live master holding their keys).\n' +
-          'Prints what it will do and asks first. A half-done move is finished towards its target, never undone.\n' +
-          'It reads the cluster twice, --recheck-ms apart, and repairs only what is the same in both: a slot\n' +
-          'that changed is being moved (apply, a worker, the daemon) and is left alone (exit 1, or 2 when\n' +
-          'nothing else was repaired).',
+        'Close open slots left by anything (slotshift, redis-cli, a crash): migrating/importing pairs, one-sided open slots, uncovered slots, masters that disagree on an owner, and slots a dead master no replica replaces still owns (given to the only live master holding their keys).\n\n' +
+          'Prints what it will do and asks first. A half-done move is finished towards its target, never undone.\n\n' +
+          'It reads the cluster twice, --recheck-ms apart, and repairs only what is the same in both: a slot that changed is being moved (apply, a worker, the daemon) and is left alone (exit 1, or 2 when nothing else was repaired).',
       )
       .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
       .option('--dry-run', 'only print what would be done')

@@ -38,8 +38,9 @@ export function planCommand(program: Command): void {
     withPlanOptions(
       program
         .command('plan')
+        .summary('Compute the fewest slot moves for the balance asked for and show them (a dry run).')
         .description(
-          'Compute the fewest slot moves for the balance asked for and show them (a dry run: nothing changes).\n' +
+          'Compute the fewest slot moves for the balance asked for and show them (a dry run: nothing changes).\n\n' +
             'NODE is a node id, an id prefix of at least 4 characters, or host:port.',
         )
         .option(
