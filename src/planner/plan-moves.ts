@@ -124,7 +124,8 @@ function cutReason(policy: ResolvedPlanPolicy, kept: number, deferred: number): 
     policy.maxMoves !== null ? `maxMoves ${policy.maxMoves}` : '',
     policy.maxBytes !== null ? `maxBytes ${policy.maxBytes}` : '',
   ].filter(Boolean);
-  return `${kept} moves kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
+  const moves = (n: number): string => `${n} ${n === 1 ? 'move' : 'moves'}`;
+  return `${moves(kept)} kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
 }
 
 /** Planning on a cluster in the middle of a change would race that change. */
