@@ -531,13 +531,14 @@ type MeasureMode = 'one way' | 'one way, give up' | 'swaps';
 
 /**
  * Balances the measure one way when that reaches every band, else with swaps when those do, else
- * one way as far as it gets. Swaps are needed when a master cannot reach its band by giving (or
+ * whichever of the two ends closer to the bands (one way on a tie). Swaps are needed when a master cannot reach its band by giving (or
  * receiving) alone within its slot bounds: its slots are too small to shed its excess before it
  * reaches its low slot bound. They send slots both ways between two masters, and before this
  * order they were also what the planner did when a hash tag's hot slot overshot a partner's share
  * by a few keys (the best fit took ordinary slots one by one until the slot bounds forced swaps:
  * 6,997 moves, 2,433 of them back to the hot master, where 3 hot slots do). When neither
- * balances, the one-way plan is kept: it gets as close as it can without sending slots back.
+ * balances, a one-way plan that ends further from the bands would be a worse balance than the
+ * planner gave before; such a cluster keeps the swaps (see the README on slotTolerance).
  */
 function placeByMeasure(
   participants: readonly Participant[],
@@ -546,7 +547,7 @@ function placeByMeasure(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
 ): Placement {
-  const attempt = (mode: MeasureMode): { placement: Placement; balanced: boolean } =>
+  const attempt = (mode: MeasureMode): MeasureResult =>
     placeByMeasureOnce(
       participants.map((p) => ({ ...p })),
       policy,
@@ -559,7 +560,16 @@ function placeByMeasure(
   if (oneWay.balanced) return oneWay.placement;
   const swaps = attempt('swaps');
   if (swaps.balanced) return swaps.placement;
-  return attempt('one way').placement;
+  const oneWayFull = attempt('one way');
+  return oneWayFull.outside <= swaps.outside ? oneWayFull.placement : swaps.placement;
+}
+
+interface MeasureResult {
+  readonly placement: Placement;
+  /** Every master within its measure band and slot bounds. */
+  readonly balanced: boolean;
+  /** How far the masters' measures end outside their bands, summed. */
+  readonly outside: number;
 }
 
 function placeByMeasureOnce(
@@ -569,7 +579,7 @@ function placeByMeasureOnce(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
   mode: MeasureMode,
-): { placement: Placement; balanced: boolean } {
+): MeasureResult {
   const oneWay = mode !== 'swaps';
   const totalWeight = participants.reduce((sum, p) => sum + p.weight, 0);
   const totalMeasure = participants.reduce((sum, p) => sum + p.measure, 0);
@@ -587,7 +597,7 @@ function placeByMeasureOnce(
   const measureOk = (i: number): boolean =>
     withinThreshold(participants[i]?.measure ?? 0, want[i] ?? 0, policy.threshold);
   if (participants.every((_, i) => slotsOk(i) && measureOk(i))) {
-    return { placement: { moves: [], reason: REASON_ALREADY_BALANCED }, balanced: true };
+    return { placement: { moves: [], reason: REASON_ALREADY_BALANCED }, balanced: true, outside: 0 };
   }
 
   const pools = participants.map((p) => new SlotPool(p.owned, pinned, measureOf));
@@ -749,13 +759,19 @@ function placeByMeasureOnce(
       const rest = participants.map((_, i) => candidate(i)).filter((c) => eligible(c) && c.i !== best.i);
       for (const c of rest.sort(better)) if ((served = serve(c))) break;
     }
-    if (!served && mode === 'one way, give up') return { placement: { moves: [] }, balanced: false };
+    if (!served && mode === 'one way, give up') {
+      return { placement: { moves: [] }, balanced: false, outside: Number.POSITIVE_INFINITY };
+    }
     if (!served) stuck.add(worst);
   }
   const moves = netMoves();
   return {
     placement: moves.length > 0 ? { moves } : { moves, reason: REASON_NO_IMPROVING_MOVE },
     balanced: participants.every((_, i) => slotsOk(i) && measureOk(i)),
+    outside: participants.reduce(
+      (sum, p, i) => sum + Math.max(0, Math.abs(p.measure - (want[i] ?? 0)) - tolerance * (want[i] ?? 0)),
+      0,
+    ),
   };
 }
 
