@@ -48,7 +48,10 @@ interface Transfer {
  *
  * With `keys`/`memory` the measure is spread in proportion to the weights (each master within
  * `threshold` percent of its share) while slot counts stay within `slotTolerance` percent of the slot
- * target; slots are picked by best fit, the largest slot that does not overshoot.
+ * target; slots are picked by best fit, the largest slot that does not overshoot, or one that lands
+ * within the band when smaller slots would run out of slot-count room. A plan where every master
+ * only gives or only receives is preferred: swaps (slots both ways between two masters) are planned
+ * only when nothing else balances, see `placeByMeasure`.
  */
 export function planMoves(topology: Topology, stats: SlotStats = {}, policy: PlanPolicy = {}): Plan {
   assertPlannable(topology);
@@ -121,7 +124,8 @@ function cutReason(policy: ResolvedPlanPolicy, kept: number, deferred: number): 
     policy.maxMoves !== null ? `maxMoves ${policy.maxMoves}` : '',
     policy.maxBytes !== null ? `maxBytes ${policy.maxBytes}` : '',
   ].filter(Boolean);
-  return `${kept} moves kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
+  const moves = (n: number): string => `${n} ${n === 1 ? 'move' : 'moves'}`;
+  return `${moves(kept)} kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
 }
 
 /** Planning on a cluster in the middle of a change would race that change. */
@@ -470,23 +474,34 @@ class SlotPool {
   }
 
   /**
-   * Removes and returns the slot that best closes a gap of `gap` when a slot worth `offset` comes
-   * back the other way (0 for a plain move): the largest with offset < measure <= gap + offset, else
-   * the smallest with measure - offset < 2 * gap (it overshoots by less than it closes). Undefined
-   * when no slot helps.
+   * Removes and returns the slot that best closes a gap when a slot worth `floor` comes back the
+   * other way (0 for a plain move): worth `target` (gap + floor) is ideal, `floor` or less helps
+   * nothing. The largest slot at most `target`: it moves no more data than the gap needs. But when
+   * `room` slots that size could not close the gap and the smallest slot above `target` `fits`, that
+   * one: a hash tag's hot slot that overshoots a partner's share by a few keys, not the hundreds of
+   * ordinary slots that use up the slot-count room and then force swaps. When nothing at most
+   * `target` helps, the smallest above it if it overshoots by less than it closes. Undefined when no
+   * slot helps.
    */
-  takeBestFit(gap: number, offset: number): { slot: number; value: number } | undefined {
-    const limit = gap + offset;
+  takeBestFit(
+    target: number,
+    floor: number,
+    room: number,
+    fits: (value: number) => boolean,
+  ): { slot: number; value: number } | undefined {
     let lo = 0;
     let hi = this.values.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((this.values[mid] ?? 0) <= limit) lo = mid + 1;
+      if ((this.values[mid] ?? 0) <= target) lo = mid + 1;
       else hi = mid;
     }
-    let index = lo - 1;
-    if (index < 0 || (this.values[index] ?? 0) <= offset) {
-      index = lo < this.values.length && (this.values[lo] ?? 0) - offset < 2 * gap ? lo : -1;
+    const below = lo > 0 && (this.values[lo - 1] ?? 0) > floor ? lo - 1 : -1;
+    let index = below;
+    if (lo < this.values.length) {
+      const above = this.values[lo] ?? 0;
+      const tooSmall = below < 0 || ((this.values[below] ?? 0) - floor) * room < target - floor;
+      if ((tooSmall && fits(above)) || (below < 0 && above - floor < 2 * (target - floor))) index = lo;
     }
     if (index < 0) return undefined;
     const slot = this.slots[index] ?? 0;
@@ -505,6 +520,26 @@ interface Candidate {
   readonly room: boolean;
 }
 
+/**
+ * How the measure steps may move slots. `one way`: every master only gives or only receives, so no
+ * pair of masters sends slots both ways; a master whose slot-count bound leaves no room is not
+ * served. `swaps`: as the planner always did, a master without room swaps with its partner (a hot
+ * slot one way, the partner's coldest back). `one way, give up`: one way, abandoned at the first
+ * master it cannot serve, because the result is then only needed if it balances.
+ */
+type MeasureMode = 'one way' | 'one way, give up' | 'swaps';
+
+/**
+ * Balances the measure one way when that reaches every band, else with swaps when those do, else
+ * whichever of the two ends closer to the bands (one way on a tie). Swaps are needed when a master cannot reach its band by giving (or
+ * receiving) alone within its slot bounds: its slots are too small to shed its excess before it
+ * reaches its low slot bound. They send slots both ways between two masters, and before this
+ * order they were also what the planner did when a hash tag's hot slot overshot a partner's share
+ * by a few keys (the best fit took ordinary slots one by one until the slot bounds forced swaps:
+ * 6,997 moves, 2,433 of them back to the hot master, where 3 hot slots do). When neither
+ * balances, a one-way plan that ends further from the bands would be a worse balance than the
+ * planner gave before; such a cluster keeps the swaps (see the README on slotTolerance).
+ */
 function placeByMeasure(
   participants: readonly Participant[],
   policy: ResolvedPlanPolicy,
@@ -512,6 +547,40 @@ function placeByMeasure(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
 ): Placement {
+  const attempt = (mode: MeasureMode): MeasureResult =>
+    placeByMeasureOnce(
+      participants.map((p) => ({ ...p })),
+      policy,
+      pinned,
+      measureOf,
+      moveOf,
+      mode,
+    );
+  const oneWay = attempt('one way, give up');
+  if (oneWay.balanced) return oneWay.placement;
+  const swaps = attempt('swaps');
+  if (swaps.balanced) return swaps.placement;
+  const oneWayFull = attempt('one way');
+  return oneWayFull.outside <= swaps.outside ? oneWayFull.placement : swaps.placement;
+}
+
+interface MeasureResult {
+  readonly placement: Placement;
+  /** Every master within its measure band and slot bounds. */
+  readonly balanced: boolean;
+  /** How far the masters' measures end outside their bands, summed. */
+  readonly outside: number;
+}
+
+function placeByMeasureOnce(
+  participants: readonly Participant[],
+  policy: ResolvedPlanPolicy,
+  pinned: Uint8Array,
+  measureOf: (slot: number) => number,
+  moveOf: MoveOf,
+  mode: MeasureMode,
+): MeasureResult {
+  const oneWay = mode !== 'swaps';
   const totalWeight = participants.reduce((sum, p) => sum + p.weight, 0);
   const totalMeasure = participants.reduce((sum, p) => sum + p.measure, 0);
   const want = participants.map((p) => (totalMeasure * p.weight) / totalWeight);
@@ -528,7 +597,7 @@ function placeByMeasure(
   const measureOk = (i: number): boolean =>
     withinThreshold(participants[i]?.measure ?? 0, want[i] ?? 0, policy.threshold);
   if (participants.every((_, i) => slotsOk(i) && measureOk(i))) {
-    return { moves: [], reason: REASON_ALREADY_BALANCED };
+    return { placement: { moves: [], reason: REASON_ALREADY_BALANCED }, balanced: true, outside: 0 };
   }
 
   const pools = participants.map((p) => new SlotPool(p.owned, pinned, measureOf));
@@ -536,6 +605,9 @@ function placeByMeasure(
   // on for the measure); only the net change becomes a move, so no slot moves twice in the plan.
   const firstOwner = new Map<number, number>();
   const owner = new Map<number, number>();
+  // Slots each master has given and received; one way, a master that did one never does the other.
+  const gave = participants.map(() => 0);
+  const got = participants.map(() => 0);
   const move = (slot: number, from: number, to: number): void => {
     const value = measureOf(slot);
     const src = participants[from];
@@ -546,6 +618,8 @@ function placeByMeasure(
     dst.slots++;
     dst.measure += value;
     pools[to]?.add(slot, value);
+    gave[from] = (gave[from] ?? 0) + 1;
+    got[to] = (got[to] ?? 0) + 1;
     if (!firstOwner.has(slot)) firstOwner.set(slot, from);
     owner.set(slot, to);
   };
@@ -583,10 +657,55 @@ function placeByMeasure(
   }
 
   // Step 2: repeatedly serve the master furthest outside its measure band with the partner furthest
-  // on the other side of its share. Every move uses up a slot (none moves twice) and every failure
-  // retires a master, so the loop ends.
+  // on the other side of its share. Every step brings both closer to their shares (overshooting by
+  // less than it closes) and every failure retires a master, so the loop ends.
   const stuck = new Set<number>();
   const tolerance = policy.threshold / 100;
+  const roomFor = (i: number, giving: boolean): boolean => {
+    const p = participants[i];
+    const b = bounds[i];
+    return p !== undefined && b !== undefined && (giving ? p.slots > b.low : p.slots < b.high);
+  };
+  const inBand = (i: number, measure: number): boolean =>
+    withinThreshold(measure, want[i] ?? 0, policy.threshold);
+  const notBelowBand = (i: number, measure: number): boolean =>
+    measure >= (want[i] ?? 0) || inBand(i, measure);
+  const notAboveBand = (i: number, measure: number): boolean =>
+    measure <= (want[i] ?? 0) || inBand(i, measure);
+  /** Moves the best-fitting slot from `from` to `to`; a swap when one of them has no room. */
+  const transfer = (from: number, to: number, room: boolean): boolean => {
+    const src = participants[from];
+    const dst = participants[to];
+    if (!src || !dst) return false;
+    // One way, a master that has received never gives and the reverse; nor does it swap.
+    if (oneWay && ((got[from] ?? 0) > 0 || (gave[to] ?? 0) > 0 || !room)) return false;
+    const back = room ? 0 : pools[to]?.peekSmallestValue();
+    if (back === undefined) return false;
+    const needFrom = src.measure - (want[from] ?? 0);
+    const needTo = (want[to] ?? 0) - dst.measure;
+    const gap = Math.min(needFrom, needTo);
+    if (gap <= 0) return false;
+    // Slots both can still give and take before a bound stops them (at least 1: a swap has none).
+    const slotRoom = Math.max(
+      1,
+      Math.min(src.slots - (bounds[from]?.low ?? 0), (bounds[to]?.high ?? 0) - dst.slots),
+    );
+    const fit = pools[from]?.takeBestFit(
+      gap + back,
+      back,
+      slotRoom,
+      (v) =>
+        // One way, a slot above the gap may land both masters on the far side of their shares, within
+        // their bands; the swap steps keep the best fit that never overshoots (what the planner did
+        // before the one-way attempt), so a plan with swaps moves what it always moved.
+        oneWay && v < 2 * gap && notAboveBand(to, dst.measure + v) && notBelowBand(from, src.measure - v),
+    );
+    if (!fit) return false;
+    const returned = room ? undefined : pools[to]?.takeSmallest();
+    move(fit.slot, from, to);
+    if (returned !== undefined) move(returned, to, from);
+    return true;
+  };
   // Every step lowers the total distance to the shares; the cap only guards against tiny steps.
   for (let step = 0; step < 4 * SLOT_COUNT; step++) {
     let worst = -1;
@@ -604,48 +723,33 @@ function placeByMeasure(
 
     // Prefer a partner that can take (or give) a slot outright; when slot bounds forbid that, swap:
     // the hot slot goes one way and the partner's coldest slot comes back, slot counts unchanged.
-    const roomFor = (i: number, giving: boolean): boolean => {
-      const p = participants[i];
-      const b = bounds[i];
-      return p !== undefined && b !== undefined && (giving ? p.slots > b.low : p.slots < b.high);
-    };
     const worstRoom = roomFor(worst, worstIsOver);
-    /** Moves the best-fitting slot between `worst` and `partner` (a swap when it has no room). */
-    const serve = (partner: Candidate): boolean => {
-      const [from, to] = worstIsOver ? [worst, partner.i] : [partner.i, worst];
-      const gap = Math.min(
-        (participants[from]?.measure ?? 0) - (want[from] ?? 0),
-        (want[to] ?? 0) - (participants[to]?.measure ?? 0),
-      );
-      const back = partner.room ? 0 : pools[to]?.peekSmallestValue();
-      const fit = back !== undefined && gap > 0 ? pools[from]?.takeBestFit(gap, back) : undefined;
-      if (!fit) return false;
-      const returned = partner.room ? undefined : pools[to]?.takeSmallest();
-      move(fit.slot, from, to);
-      if (returned !== undefined) move(returned, to, from);
-      return true;
-    };
+    const serve = (partner: Candidate): boolean =>
+      worstIsOver ? transfer(worst, partner.i, partner.room) : transfer(partner.i, worst, partner.room);
     // Partners in order of preference: room first, then the widest gap. The first may have too
     // narrow a gap for any slot of `worst` (a master a few keys short of its share) while a partner
     // without room could still swap: stopping at the first left `worst` a few keys outside its band
-    // (a counterexample fast-check found in 1 of about 1,400 runs).
+    // (a counterexample fast-check found in 1 of about 1,400 runs). One way, a partner that acted
+    // the other way is no partner.
     const gapOf = (i: number): number => {
       const measure = participants[i]?.measure ?? 0;
       return worstIsOver ? (want[i] ?? 0) - measure : measure - (want[i] ?? 0);
     };
+    const acted = worstIsOver ? gave : got;
     const candidate = (i: number): Candidate => ({
       i,
       gap: gapOf(i),
       room: worstRoom && roomFor(i, !worstIsOver),
     });
     const better = (a: Candidate, b: Candidate): number => Number(b.room) - Number(a.room) || b.gap - a.gap;
-    const eligible = (c: Candidate): boolean => c.i !== worst && c.gap > 0;
+    const eligible = (c: Candidate): boolean =>
+      c.i !== worst && c.gap > 0 && !(oneWay && (acted[c.i] ?? 0) > 0);
     // The best one alone first, found by a linear scan; the rest are sorted only when it cannot serve,
     // so a step costs what it did before (bench:plan plans for 1,000 masters).
     let best: Candidate | null = null;
     for (let i = 0; i < participants.length; i++) {
       const gap = gapOf(i);
-      if (i === worst || gap <= 0) continue;
+      if (i === worst || gap <= 0 || (oneWay && (acted[i] ?? 0) > 0)) continue;
       const room = worstRoom && roomFor(i, !worstIsOver);
       if (best === null || (room && !best.room) || (room === best.room && gap > best.gap))
         best = { i, gap, room };
@@ -655,10 +759,20 @@ function placeByMeasure(
       const rest = participants.map((_, i) => candidate(i)).filter((c) => eligible(c) && c.i !== best.i);
       for (const c of rest.sort(better)) if ((served = serve(c))) break;
     }
+    if (!served && mode === 'one way, give up') {
+      return { placement: { moves: [] }, balanced: false, outside: Number.POSITIVE_INFINITY };
+    }
     if (!served) stuck.add(worst);
   }
   const moves = netMoves();
-  return moves.length > 0 ? { moves } : { moves, reason: REASON_NO_IMPROVING_MOVE };
+  return {
+    placement: moves.length > 0 ? { moves } : { moves, reason: REASON_NO_IMPROVING_MOVE },
+    balanced: participants.every((_, i) => slotsOk(i) && measureOk(i)),
+    outside: participants.reduce(
+      (sum, p, i) => sum + Math.max(0, Math.abs(p.measure - (want[i] ?? 0)) - tolerance * (want[i] ?? 0)),
+      0,
+    ),
+  };
 }
 
 /** Keeps the most useful prefix within `maxMoves` and `maxBytes`; the first move always fits, so one

@@ -126,6 +126,9 @@ describe('planMoves examples', () => {
     expect(byBytes.moves).toHaveLength(25);
     const rest = planMoves(simulatePlan(topology, plan), { bytes }, { useEmptyMasters: true, threshold: 0 });
     expect(rest.moves).toHaveLength(5461 - 100);
+    expect(plan.reason).toBe('100 moves kept and 5361 deferred by maxMoves 100; plan again after applying');
+    const one = planMoves(topology, { bytes }, { useEmptyMasters: true, maxMoves: 1, threshold: 0 });
+    expect(one.reason).toBe('1 move kept and 5460 deferred by maxMoves 1; plan again after applying');
   });
 
   it('builds waves no wider than maxPerNode with disjoint pairs side by side', () => {
