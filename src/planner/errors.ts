@@ -1,4 +1,5 @@
 import type { OpenSlot } from '../cluster/index.js';
+import { plural } from '../text/index.js';
 import { SlotshiftError } from '../errors/index.js';
 
 /** A node reference (id, id prefix or host:port) in the policy matches no node of the cluster. */
@@ -63,8 +64,10 @@ export class OpenSlotsError extends SlotshiftError {
       .slice(0, 5)
       .map((o) => `${o.slot} (${o.state} on ${o.nodeId})`)
       .join(', ');
+    // One half-moved slot is two entries (MIGRATING on its source, IMPORTING on its target).
+    const slots = new Set(openSlots.map((o) => o.slot)).size;
     super(
-      `${openSlots.length} open slot(s): ${sample}${openSlots.length > 5 ? ', ...' : ''}; run \`slotshift fix\` to close them, then plan again`,
+      `${plural(slots, 'open slot')}: ${sample}${openSlots.length > 5 ? ', ...' : ''}; a move may be under way (let it finish); if no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, run \`slotshift fix\` to close ${slots === 1 ? 'it' : 'them'}, then plan again`,
     );
   }
 }
@@ -85,7 +88,7 @@ export class UncoveredSlotsError extends SlotshiftError {
   readonly code = 'UNCOVERED_SLOTS';
   constructor(readonly slots: readonly number[]) {
     super(
-      `${slots.length} slot(s) have no master serving them (first: ${slots.slice(0, 5).join(', ')}); run \`slotshift fix\` to assign them, then plan again`,
+      `${plural(slots.length, 'slot')} ${slots.length === 1 ? 'has' : 'have'} no master serving ${slots.length === 1 ? 'it' : 'them'} (first: ${slots.slice(0, 5).join(', ')}); run \`slotshift fix\` to assign them, then plan again`,
     );
   }
 }

@@ -200,14 +200,14 @@ async function applyPlan(
     const { done } = await planQueue.progress(replaced.planId, replaced.total);
     if (done < replaced.total) {
       process.stdout.write(
-        `this replaces the unfinished plan ${replaced.planId} on the queue (${done} of ${plural(replaced.total, 'slot')} moved): its remaining slots are cancelled\n`,
+        `this replaces the unfinished plan ${replaced.planId} on the queue (${formatCount(done)} of ${formatCount(replaced.total)} ${noun(replaced.total, 'slot')} moved): its remaining slots are cancelled\n`,
       );
     }
   }
   if (
     !(await confirmOrRefuse(
       flags.yes,
-      `move ${plural(plan.moves.length, 'slot')} (about ${formatBytes(plan.totals.bytes)})?`,
+      `move ${formatCount(plan.moves.length)} ${noun(plan.moves.length, 'slot')} (about ${formatBytes(plan.totals.bytes)})?`,
     ))
   ) {
     await planQueue.close();
@@ -298,7 +298,7 @@ async function applyPlan(
         : '')
     : ' (not verified: --no-verify)';
   process.stdout.write(
-    `${final.done} of ${plural(final.total, 'slot')} moved (${formatCount(final.keys)} ${noun(final.keys, 'key')}, about ${formatBytes(final.bytes)}) in ${seconds.toFixed(1)} s` +
+    `${formatCount(final.done)} of ${formatCount(final.total)} ${noun(final.total, 'slot')} moved (${formatCount(final.keys)} ${noun(final.keys, 'key')}, about ${formatBytes(final.bytes)}) in ${seconds.toFixed(1)} s` +
       verification +
       (final.failed ? `, ${final.failed} failed` : '') +
       (final.cancelled ? `, ${final.cancelled} cancelled` : '') +

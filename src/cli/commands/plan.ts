@@ -136,13 +136,13 @@ export function renderPlan(plan: Plan, topology: Topology, written?: string): st
     );
     for (const g of groupMoves(plan)) {
       lines.push(
-        `  ${addrOf(topology, g.from)} -> ${addrOf(topology, g.to)}: ${plural(g.slots, 'slot')}, ${formatCount(g.keys)} ${noun(g.keys, 'key')}: ${elide(g.ranges, 160)}`,
+        `  ${addrOf(topology, g.from)} -> ${addrOf(topology, g.to)}: ${formatCount(g.slots)} ${noun(g.slots, 'slot')}, ${formatCount(g.keys)} ${noun(g.keys, 'key')}: ${elide(g.ranges, 160)}`,
       );
     }
   }
   if (plan.deferred)
     lines.push(
-      `${plan.deferred} more moves are deferred by the limits; run plan again after this one is applied`,
+      `${plural(plan.deferred, 'more move')} ${plan.deferred === 1 ? 'is' : 'are'} deferred by the limits; run plan again after this one is applied`,
     );
   if (written) lines.push(`plan written to ${written}; apply it with: slotshift apply -f ${written}`);
   return `${lines.join('\n')}\n`;

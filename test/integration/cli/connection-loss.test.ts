@@ -39,7 +39,7 @@ describe('apply when connections to the nodes drop', () => {
       const r = await apply;
       expect(killed, 'no connection was there to drop').toBeGreaterThan(10);
       expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(0);
-      expect(r.stdout).toContain('1500 of 1500 slots moved');
+      expect(r.stdout).toContain('1,500 of 1,500 slots moved');
       expect(r.stdout).toContain('0 mismatches');
       await expectSettled(cluster);
       expect(await missingLoadedKeys(cluster, 'cl', 40_000)).toEqual([]);
