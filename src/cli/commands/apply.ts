@@ -292,7 +292,7 @@ async function applyPlan(
 
   const seconds = (Date.now() - started) / 1000;
   const verification = flags.verify
-    ? `, ${final.verified} verified, ${plural(final.mismatches, 'mismatch', 'mismatches')}` +
+    ? `, ${formatCount(final.verified)} verified, ${plural(final.mismatches, 'mismatch', 'mismatches')}` +
       (final.writtenDuringMove
         ? ` (${plural(final.writtenDuringMove, 'key')} written by clients during their move, not compared)`
         : '')
