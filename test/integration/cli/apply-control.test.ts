@@ -135,7 +135,7 @@ describe('apply: saved plans, cancel and extra workers', () => {
         w1.kill('SIGKILL');
         const r = await follower;
         expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/(\d+) of \1 slots moved/);
+        expect(r.stdout).toMatch(/([\d,]+) of \1 slots moved/);
         await expectSettled(cluster);
         expect(await missingLoadedKeys(cluster, 'wk', 60_000)).toEqual([]);
       } finally {
@@ -227,9 +227,10 @@ describe('apply: saved plans, cancel and extra workers', () => {
       expect(stopped.stdout).toContain(
         'not every slot moved; no slot is left open. Run the same slotshift apply command to resume.',
       );
-      const moved = /(\d+) of (\d+) slots moved/.exec(stopped.stdout);
+      const moved = /([\d,]+) of ([\d,]+) slots moved/.exec(stopped.stdout);
       expect(moved, stopped.stdout).not.toBeNull();
-      expect(Number(moved![1])).toBeLessThan(Number(moved![2]));
+      const count = (n: string): number => Number(n.replace(/,/g, ''));
+      expect(count(moved![1]!)).toBeLessThan(count(moved![2]!));
       await expectSettled(cluster);
 
       const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
@@ -269,7 +270,7 @@ describe('apply: saved plans, cancel and extra workers', () => {
         `queue paused: the slots in flight finish and no new one starts until \`slotshift resume --queue ${queue.url}\``,
       );
       expect(r.stderr).toContain('queue resumed');
-      expect(r.stdout).toMatch(/(\d+) of \1 slots moved/);
+      expect(r.stdout).toMatch(/([\d,]+) of \1 slots moved/);
       await expectSettled(cluster);
       expect(await missingLoadedKeys(cluster, 'pz', 20_000)).toEqual([]);
     });

@@ -200,7 +200,7 @@ describe('where a plan comes from: -f FILE, flags, the queue', () => {
       const replacing = await runCli(['apply', '--seed', seed, '-f', saved, '--queue', queue.url, '--yes']);
       expect(replacing.code, replacing.stderr).toBe(0);
       expect(replacing.stdout).toContain(
-        `this replaces the unfinished plan ${planId} on the queue (0 of ${total} slots moved): its remaining slots are cancelled`,
+        `this replaces the unfinished plan ${planId} on the queue (0 of ${total.toLocaleString('en-US')} slots moved): its remaining slots are cancelled`,
       );
     });
   });

@@ -55,7 +55,7 @@ describe('slotshift plan', () => {
     const r = await runCli(['plan', '--seed', seed, '--use-empty-masters', '-o', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/slots before.*slots after/);
-    expect(r.stdout).toMatch(/127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: \d+ slots/);
+    expect(r.stdout).toMatch(/127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: [\d,]+ slots/);
     expect(r.stdout).toContain(`apply it with: slotshift apply -f ${out}`);
     const { readFileSync } = await import('node:fs');
     expect(parsePlan(readFileSync(out, 'utf8')).moves.length).toBeGreaterThan(4000);

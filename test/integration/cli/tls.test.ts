@@ -136,7 +136,9 @@ describe('slotshift over mutual TLS', () => {
     // No warning either: a write watcher or an owner announcement that cannot connect over TLS only warns.
     expect(r.stderr.split('\n').filter((l) => /"level":(40|50|60)/.test(l))).toEqual([]);
     expect(r.code).toBe(0);
-    const summary = /(\d+) of \1 slots moved \(([\d,]+) keys, .*, \1 verified, 0 mismatches/.exec(r.stdout);
+    const summary = /([\d,]+) of \1 slots moved \(([\d,]+) keys, .*, \1 verified, 0 mismatches/.exec(
+      r.stdout,
+    );
     expect(summary, r.stdout).not.toBeNull();
     // Keys really moved, so MIGRATE ran node to node over TLS (tls-cluster), not only empty slots.
     const movedKeys = Number(summary![2]!.replace(/,/g, ''));
