@@ -1,5 +1,4 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import SlowFirstSequencer from './test/slow-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -11,7 +10,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // The long scenarios first, so the short files fill in around them (see the sequencer).
-    sequence: { sequencer: SlowFirstSequencer },
   },
 });
