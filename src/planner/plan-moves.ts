@@ -473,6 +473,39 @@ class SlotPool {
     return this.values[0];
   }
 
+  /** The measure of the `count` smallest slots together. */
+  sumSmallest(count: number): number {
+    let total = 0;
+    for (let k = 0; k < Math.min(count, this.values.length); k++) total += this.values[k] ?? 0;
+    return total;
+  }
+
+  /**
+   * One of `count` slots that together should be worth about `worth`, `reserve` being the measure of
+   * the `count - 1` smallest slots (`sumSmallest`): the largest slot that leaves at least `reserve`
+   * for the slots still to come, else the smallest. Returns the slot and the reserve for the next
+   * call. Taken `count` times, the slots add up to about `worth` (never more, unless the smallest
+   * already do) with the fewest large slots: a hot hash tag's slot goes whole where it fits, and the
+   * rest of the count is made up of cold slots.
+   */
+  takeForWorth(worth: number, count: number, reserve: number): { slot: number; reserve: number } | undefined {
+    if (this.values.length === 0) return undefined;
+    const bound = worth - reserve;
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.values[mid] ?? 0) <= bound) lo = mid + 1;
+      else hi = mid;
+    }
+    // A slot among the `count - 1` smallest would leave less than `reserve`: take the smallest.
+    const index = lo - 1 >= count - 1 ? lo - 1 : 0;
+    const next = reserve - (this.values[index === 0 ? 0 : count - 2] ?? 0);
+    const [slot] = this.slots.splice(index, 1);
+    this.values.splice(index, 1);
+    return slot === undefined ? undefined : { slot, reserve: Math.max(0, next) };
+  }
+
   /**
    * Removes and returns the slot that best closes a gap when a slot worth `floor` comes back the
    * other way (0 for a plain move): worth `target` (gap + floor) is ideal, `floor` or less helps
@@ -531,7 +564,12 @@ type MeasureMode = 'one way' | 'one way, give up' | 'swaps';
 
 /**
  * Balances the measure one way when that reaches every band, else with swaps when those do, else
- * whichever of the two ends closer to the bands (one way on a tie). Swaps are needed when a master cannot reach its band by giving (or
+ * whichever of the two ends closer to the bands (one way on a tie). The one-way attempt runs twice:
+ * first with the slot counts evened by the coldest slots (as before, so every plan that was one way
+ * stays the same), then with them evened by the measure (step 1 in `placeByMeasureOnce`), which is
+ * what a scale-out onto empty masters with a hot hash tag needs. Failing both, a plan that evens the
+ * counts by the measure and lets slots pass on through a master but sends none both ways between
+ * two masters is kept when it balances and moves no more than the swaps. Swaps are needed when a master cannot reach its band by giving (or
  * receiving) alone within its slot bounds: its slots are too small to shed its excess before it
  * reaches its low slot bound. They send slots both ways between two masters, and before this
  * order they were also what the planner did when a hash tag's hot slot overshot a partner's share
@@ -547,7 +585,7 @@ function placeByMeasure(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
 ): Placement {
-  const attempt = (mode: MeasureMode): MeasureResult =>
+  const attempt = (mode: MeasureMode, byMeasure = false): MeasureResult =>
     placeByMeasureOnce(
       participants.map((p) => ({ ...p })),
       policy,
@@ -555,13 +593,34 @@ function placeByMeasure(
       measureOf,
       moveOf,
       mode,
+      byMeasure,
     );
   const oneWay = attempt('one way, give up');
   if (oneWay.balanced) return oneWay.placement;
+  // The slot counts evened by the measure (a scale-out onto empty masters with a hot hash tag): one
+  // way if that balances; else slots may pass on through a master (an old master that gave the new
+  // ones its slots receives a few of the hot master's), never both ways between two masters, when
+  // that balances and moves no more than the swaps.
+  const oneWayByMeasure = attempt('one way, give up', true);
+  if (oneWayByMeasure.balanced) return oneWayByMeasure.placement;
+  const passByMeasure = attempt('swaps', true);
   const swaps = attempt('swaps');
+  if (
+    passByMeasure.balanced &&
+    !sendsBothWays(passByMeasure.placement.moves) &&
+    (!swaps.balanced || passByMeasure.moved <= swaps.moved)
+  ) {
+    return passByMeasure.placement;
+  }
   if (swaps.balanced) return swaps.placement;
   const oneWayFull = attempt('one way');
   return oneWayFull.outside <= swaps.outside ? oneWayFull.placement : swaps.placement;
+}
+
+/** Whether some pair of masters sends slots to each other. */
+function sendsBothWays(moves: readonly Move[]): boolean {
+  const flows = new Set(moves.map((m) => `${m.from} ${m.to}`));
+  return moves.some((m) => flows.has(`${m.to} ${m.from}`));
 }
 
 interface MeasureResult {
@@ -570,6 +629,8 @@ interface MeasureResult {
   readonly balanced: boolean;
   /** How far the masters' measures end outside their bands, summed. */
   readonly outside: number;
+  /** The measure the moves carry. */
+  readonly moved: number;
 }
 
 function placeByMeasureOnce(
@@ -579,6 +640,7 @@ function placeByMeasureOnce(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
   mode: MeasureMode,
+  byMeasure: boolean,
 ): MeasureResult {
   const oneWay = mode !== 'swaps';
   const totalWeight = participants.reduce((sum, p) => sum + p.weight, 0);
@@ -597,7 +659,12 @@ function placeByMeasureOnce(
   const measureOk = (i: number): boolean =>
     withinThreshold(participants[i]?.measure ?? 0, want[i] ?? 0, policy.threshold);
   if (participants.every((_, i) => slotsOk(i) && measureOk(i))) {
-    return { placement: { moves: [], reason: REASON_ALREADY_BALANCED }, balanced: true, outside: 0 };
+    return {
+      placement: { moves: [], reason: REASON_ALREADY_BALANCED },
+      balanced: true,
+      outside: 0,
+      moved: 0,
+    };
   }
 
   const pools = participants.map((p) => new SlotPool(p.owned, pinned, measureOf));
@@ -632,8 +699,15 @@ function placeByMeasureOnce(
     return moves;
   };
 
-  // Step 1: slot counts into their bounds, moving the coldest slots (cheapest, and they disturb the
-  // measure least); step 2 then corrects the measure within those bounds.
+  // Step 1: slot counts into their bounds; step 2 then corrects the measure within those bounds.
+  // Without `byMeasure` (as before), every donor gives its coldest slots (cheapest, and they disturb
+  // its measure least) and the slots needed beyond the bounds come from all donors alike. With it,
+  // those extra slots come from masters still above their share after the slots they must give (and
+  // go to masters still below theirs), and a donor above its share sends slots worth what it is
+  // above its share, at most what its partner is below (`takeForWorth`: a hot tag's slot whole where
+  // it fits, cold slots for the rest of the count); a donor at or below its share still gives its
+  // coldest. Coldest slots everywhere left a scale-out's old masters below their share once they
+  // had given the new masters their slots, and only swaps (or slots passed back) balanced.
   const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bounds[i]?.high ?? 0)));
   const mustTake = participants.map((p, i) => Math.max(0, (bounds[i]?.low ?? 0) - p.slots));
   // Beyond what it must, a master can give down to its low bound and take up to its high bound.
@@ -644,15 +718,59 @@ function placeByMeasureOnce(
     Math.max(0, (bounds[i]?.high ?? 0) - Math.max(p.slots, bounds[i]?.low ?? 0)),
   );
   const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+  const excess = participants.map((p, i) => p.measure - (want[i] ?? 0));
+  /** `extra` over `capacity`, first over the members `preferred` marks, the rest over all. */
+  const spreadPreferring = (
+    extra: number,
+    capacity: readonly number[],
+    preferred: (i: number) => boolean,
+  ): number[] => {
+    const first = capacity.map((c, i) => (preferred(i) ? c : 0));
+    const firstShare = spread(Math.min(extra, sum(first)), first);
+    const rest = spread(
+      extra - sum(firstShare),
+      capacity.map((c, i) => c - (firstShare[i] ?? 0)),
+    );
+    return firstShare.map((n, i) => n + (rest[i] ?? 0));
+  };
   const shortfall = sum(mustGive) - sum(mustTake);
-  const extraTake = spread(Math.max(0, shortfall), canTake);
-  const extraGive = spread(Math.max(0, -shortfall), canGive);
+  // Whether a master is still above (below) its share once it has given (taken) the slots it must,
+  // at its own (the cluster's) average measure per slot: an old master of a scale-out is above its
+  // share before it gives half its slots to the new ones, and below after.
+  const totalSlots = sum(participants.map((p) => p.slots));
+  const aboveAfter = (i: number): boolean => {
+    const p = participants[i];
+    return p !== undefined && (excess[i] ?? 0) - ((mustGive[i] ?? 0) * p.measure) / Math.max(1, p.slots) > 0;
+  };
+  const belowAfter = (i: number): boolean =>
+    (excess[i] ?? 0) + ((mustTake[i] ?? 0) * totalMeasure) / Math.max(1, totalSlots) < 0;
+  const extraTake = spreadPreferring(Math.max(0, shortfall), canTake, (i) => byMeasure && belowAfter(i));
+  const extraGive = spreadPreferring(Math.max(0, -shortfall), canGive, (i) => byMeasure && aboveAfter(i));
   const give = mustGive.map((g, i) => g + (extraGive[i] ?? 0));
   const take = mustTake.map((t, i) => t + (extraTake[i] ?? 0));
   for (const tr of pairTransfers(participants, give, take)) {
+    // What this transfer may carry: down to the giver's share, and up to just inside the low edge of
+    // the taker's band (what the taker receives is data moved; step 2 tops it up if need be),
+    // whichever is less.
+    const short = -(excess[tr.to] ?? 0) - ((want[tr.to] ?? 0) * policy.threshold * 0.9) / 100;
+    let worth = byMeasure ? Math.max(0, Math.min(excess[tr.from] ?? 0, short)) : 0;
+    const pool = pools[tr.from];
+    let reserve = pool?.sumSmallest(tr.count - 1) ?? 0;
     for (let k = 0; k < tr.count; k++) {
-      const slot = pools[tr.from]?.takeSmallest();
-      if (slot !== undefined) move(slot, tr.from, tr.to);
+      let slot: number | undefined;
+      if (worth > 0) {
+        const taken = pool?.takeForWorth(worth, tr.count - k, reserve);
+        slot = taken?.slot;
+        reserve = taken?.reserve ?? 0;
+      } else {
+        slot = pool?.takeSmallest();
+      }
+      if (slot === undefined) continue;
+      const value = measureOf(slot);
+      worth = Math.max(0, worth - value);
+      move(slot, tr.from, tr.to);
+      excess[tr.from] = (excess[tr.from] ?? 0) - value;
+      excess[tr.to] = (excess[tr.to] ?? 0) + value;
     }
   }
 
@@ -760,7 +878,12 @@ function placeByMeasureOnce(
       for (const c of rest.sort(better)) if ((served = serve(c))) break;
     }
     if (!served && mode === 'one way, give up') {
-      return { placement: { moves: [] }, balanced: false, outside: Number.POSITIVE_INFINITY };
+      return {
+        placement: { moves: [] },
+        balanced: false,
+        outside: Number.POSITIVE_INFINITY,
+        moved: Number.POSITIVE_INFINITY,
+      };
     }
     if (!served) stuck.add(worst);
   }
@@ -772,6 +895,7 @@ function placeByMeasureOnce(
       (sum, p, i) => sum + Math.max(0, Math.abs(p.measure - (want[i] ?? 0)) - tolerance * (want[i] ?? 0)),
       0,
     ),
+    moved: moves.reduce((sum, m) => sum + measureOf(m.slot), 0),
   };
 }
 
