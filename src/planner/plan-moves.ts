@@ -473,6 +473,16 @@ class SlotPool {
     return this.values[0];
   }
 
+  peekLargestValue(): number | undefined {
+    return this.values[this.values.length - 1];
+  }
+
+  /** Removes and returns the highest-measure slot. */
+  takeLargest(): number | undefined {
+    this.values.pop();
+    return this.slots.pop();
+  }
+
   /** The measure of the `count` smallest slots together. */
   sumSmallest(count: number): number {
     let total = 0;
@@ -563,11 +573,21 @@ interface Candidate {
 type MeasureMode = 'one way' | 'one way, give up' | 'swaps';
 
 /**
+ * How step 1 evens the slot counts. `coldest`: every donor gives its coldest slots, the extra slots
+ * from all donors alike (the planner before 2026-11-27). `measure`: by the measure, each donor paired
+ * with takers as in balanceBy slots. `measure, hot first`: by the measure, a donor's hot slots (each
+ * worth more than its band is wide) placed first, one at a time with the taker furthest below its
+ * share, and every donor then sending to every taker in proportion to what each lacks.
+ */
+type CountStep = 'coldest' | 'measure' | 'measure, hot first';
+
+/**
  * Balances the measure one way when that reaches every band, else with swaps when those do, else
  * whichever of the two ends closer to the bands (one way on a tie). The one-way attempt runs twice:
  * first with the slot counts evened by the coldest slots (as before, so every plan that was one way
  * stays the same), then with them evened by the measure (step 1 in `placeByMeasureOnce`), which is
- * what a scale-out onto empty masters with a hot hash tag needs. Failing both, a plan that evens the
+ * what a scale-out onto empty masters with a hot hash tag needs, first paired as before, then with
+ * the hot slots placed first and every donor sending to every taker (`CountStep`). Failing both, a plan that evens the
  * counts by the measure and lets slots pass on through a master but sends none both ways between
  * two masters is kept when it balances and moves no more than the swaps. Swaps are needed when a master cannot reach its band by giving (or
  * receiving) alone within its slot bounds: its slots are too small to shed its excess before it
@@ -585,7 +605,7 @@ function placeByMeasure(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
 ): Placement {
-  const attempt = (mode: MeasureMode, byMeasure = false): MeasureResult =>
+  const attempt = (mode: MeasureMode, counts: CountStep = 'coldest'): MeasureResult =>
     placeByMeasureOnce(
       participants.map((p) => ({ ...p })),
       policy,
@@ -593,7 +613,7 @@ function placeByMeasure(
       measureOf,
       moveOf,
       mode,
-      byMeasure,
+      counts,
     );
   const oneWay = attempt('one way, give up');
   if (oneWay.balanced) return oneWay.placement;
@@ -601,9 +621,19 @@ function placeByMeasure(
   // way if that balances; else slots may pass on through a master (an old master that gave the new
   // ones its slots receives a few of the hot master's), never both ways between two masters, when
   // that balances and moves no more than the swaps.
-  const oneWayByMeasure = attempt('one way, give up', true);
+  // Only where an empty master joins: elsewhere they seldom help, and they would double the
+  // planning time of clusters that need swaps (bench:plan's keys case: 1,000 masters, scattered).
+  if (!participants.some((p) => p.owned.length === 0)) {
+    const swaps = attempt('swaps');
+    if (swaps.balanced) return swaps.placement;
+    const oneWayFull = attempt('one way');
+    return oneWayFull.outside <= swaps.outside ? oneWayFull.placement : swaps.placement;
+  }
+  const oneWayByMeasure = attempt('one way, give up', 'measure');
   if (oneWayByMeasure.balanced) return oneWayByMeasure.placement;
-  const passByMeasure = attempt('swaps', true);
+  const oneWayHotFirst = attempt('one way, give up', 'measure, hot first');
+  if (oneWayHotFirst.balanced) return oneWayHotFirst.placement;
+  const passByMeasure = attempt('swaps', 'measure');
   const swaps = attempt('swaps');
   if (
     passByMeasure.balanced &&
@@ -640,8 +670,10 @@ function placeByMeasureOnce(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
   mode: MeasureMode,
-  byMeasure: boolean,
+  counts: CountStep,
 ): MeasureResult {
+  const byMeasure = counts !== 'coldest';
+  const hotFirst = counts === 'measure, hot first';
   const oneWay = mode !== 'swaps';
   const totalWeight = participants.reduce((sum, p) => sum + p.weight, 0);
   const totalMeasure = participants.reduce((sum, p) => sum + p.measure, 0);
@@ -699,6 +731,18 @@ function placeByMeasureOnce(
     return moves;
   };
 
+  const tolerance = policy.threshold / 100;
+  const roomFor = (i: number, giving: boolean): boolean => {
+    const p = participants[i];
+    const b = bounds[i];
+    return p !== undefined && b !== undefined && (giving ? p.slots > b.low : p.slots < b.high);
+  };
+  const inBand = (i: number, measure: number): boolean =>
+    withinThreshold(measure, want[i] ?? 0, policy.threshold);
+  const notBelowBand = (i: number, measure: number): boolean =>
+    measure >= (want[i] ?? 0) || inBand(i, measure);
+  const notAboveBand = (i: number, measure: number): boolean =>
+    measure <= (want[i] ?? 0) || inBand(i, measure);
   // Step 1: slot counts into their bounds; step 2 then corrects the measure within those bounds.
   // Without `byMeasure` (as before), every donor gives its coldest slots (cheapest, and they disturb
   // its measure least) and the slots needed beyond the bounds come from all donors alike. With it,
@@ -748,14 +792,69 @@ function placeByMeasureOnce(
   const extraGive = spreadPreferring(Math.max(0, -shortfall), canGive, (i) => byMeasure && aboveAfter(i));
   const give = mustGive.map((g, i) => g + (extraGive[i] ?? 0));
   const take = mustTake.map((t, i) => t + (extraTake[i] ?? 0));
-  for (const tr of pairTransfers(participants, give, take)) {
+  const shortOf = (t: number): number => -(excess[t] ?? 0) - ((want[t] ?? 0) * policy.threshold * 0.9) / 100;
+  if (hotFirst) {
+    // Hot slots first: a slot of a giver above its share worth more than its band is wide (a hot
+    // hash tag's slot) goes whole to the taker furthest below its share, if both stay within their
+    // bands with the rest of their slot counts.
+    participants.forEach((p, g) => {
+      const pool = pools[g];
+      while ((give[g] ?? 0) > 0 && (excess[g] ?? 0) > 0 && pool) {
+        const value = pool.peekLargestValue();
+        if (value === undefined || value <= ((want[g] ?? 0) * policy.threshold) / 100) break;
+        let to = -1;
+        for (let t = 0; t < participants.length; t++) {
+          if ((take[t] ?? 0) <= 0 || (excess[t] ?? 0) >= 0) continue;
+          if (to < 0 || (excess[t] ?? 0) < (excess[to] ?? 0)) to = t;
+        }
+        // Both must still fit the rest of their counts, each slot at least the giver's smallest.
+        const dst = participants[to];
+        const least = pool.peekSmallestValue() ?? 0;
+        if (
+          !dst ||
+          !notAboveBand(to, dst.measure + value + ((take[to] ?? 0) - 1) * least) ||
+          !notBelowBand(g, p.measure - value - ((give[g] ?? 0) - 1) * least)
+        ) {
+          break;
+        }
+        const slot = pool.takeLargest();
+        if (slot === undefined) break;
+        move(slot, g, to);
+        give[g] = (give[g] ?? 0) - 1;
+        take[to] = (take[to] ?? 0) - 1;
+        excess[g] = (excess[g] ?? 0) - value;
+        excess[to] = (excess[to] ?? 0) + value;
+      }
+    });
+  }
+  const transfers: (Transfer & { worth: number })[] = [];
+  if (hotFirst) {
+    const leftTake = [...take];
+    const short = participants.map((_, t) => ((take[t] ?? 0) > 0 ? Math.max(0, shortOf(t)) : 0));
+    const totalShort = sum(short);
+    participants.forEach((_, g) => {
+      const n = give[g] ?? 0;
+      if (n <= 0) return;
+      const counts = spread(n, leftTake);
+      const over = Math.max(0, excess[g] ?? 0);
+      counts.forEach((count, t) => {
+        if (count <= 0) return;
+        leftTake[t] = (leftTake[t] ?? 0) - count;
+        const worth = totalShort > 0 ? (over * (short[t] ?? 0)) / totalShort : 0;
+        transfers.push({ from: g, to: t, count, worth });
+      });
+    });
+  } else {
+    for (const tr of pairTransfers(participants, give, take)) transfers.push({ ...tr, worth: -1 });
+  }
+  for (const tr of transfers) {
     // What this transfer may carry: down to the giver's share, and up to just inside the low edge of
     // the taker's band (what the taker receives is data moved; step 2 tops it up if need be),
     // whichever is less.
-    const short = -(excess[tr.to] ?? 0) - ((want[tr.to] ?? 0) * policy.threshold * 0.9) / 100;
-    let worth = byMeasure ? Math.max(0, Math.min(excess[tr.from] ?? 0, short)) : 0;
+    const cap = Math.min(excess[tr.from] ?? 0, shortOf(tr.to));
+    let worth = byMeasure ? Math.max(0, tr.worth < 0 ? cap : Math.min(tr.worth, cap)) : 0;
     const pool = pools[tr.from];
-    let reserve = pool?.sumSmallest(tr.count - 1) ?? 0;
+    let reserve = worth > 0 ? (pool?.sumSmallest(tr.count - 1) ?? 0) : 0;
     for (let k = 0; k < tr.count; k++) {
       let slot: number | undefined;
       if (worth > 0) {
@@ -778,18 +877,6 @@ function placeByMeasureOnce(
   // on the other side of its share. Every step brings both closer to their shares (overshooting by
   // less than it closes) and every failure retires a master, so the loop ends.
   const stuck = new Set<number>();
-  const tolerance = policy.threshold / 100;
-  const roomFor = (i: number, giving: boolean): boolean => {
-    const p = participants[i];
-    const b = bounds[i];
-    return p !== undefined && b !== undefined && (giving ? p.slots > b.low : p.slots < b.high);
-  };
-  const inBand = (i: number, measure: number): boolean =>
-    withinThreshold(measure, want[i] ?? 0, policy.threshold);
-  const notBelowBand = (i: number, measure: number): boolean =>
-    measure >= (want[i] ?? 0) || inBand(i, measure);
-  const notAboveBand = (i: number, measure: number): boolean =>
-    measure <= (want[i] ?? 0) || inBand(i, measure);
   /** Moves the best-fitting slot from `from` to `to`; a swap when one of them has no room. */
   const transfer = (from: number, to: number, room: boolean): boolean => {
     const src = participants[from];
