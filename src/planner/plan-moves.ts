@@ -473,6 +473,49 @@ class SlotPool {
     return this.values[0];
   }
 
+  peekLargestValue(): number | undefined {
+    return this.values[this.values.length - 1];
+  }
+
+  /** Removes and returns the highest-measure slot. */
+  takeLargest(): number | undefined {
+    this.values.pop();
+    return this.slots.pop();
+  }
+
+  /** The measure of the `count` smallest slots together. */
+  sumSmallest(count: number): number {
+    let total = 0;
+    for (let k = 0; k < Math.min(count, this.values.length); k++) total += this.values[k] ?? 0;
+    return total;
+  }
+
+  /**
+   * One of `count` slots that together should be worth about `worth`, `reserve` being the measure of
+   * the `count - 1` smallest slots (`sumSmallest`): the largest slot that leaves at least `reserve`
+   * for the slots still to come, else the smallest. Returns the slot and the reserve for the next
+   * call. Taken `count` times, the slots add up to about `worth` (never more, unless the smallest
+   * already do) with the fewest large slots: a hot hash tag's slot goes whole where it fits, and the
+   * rest of the count is made up of cold slots.
+   */
+  takeForWorth(worth: number, count: number, reserve: number): { slot: number; reserve: number } | undefined {
+    if (this.values.length === 0) return undefined;
+    const bound = worth - reserve;
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.values[mid] ?? 0) <= bound) lo = mid + 1;
+      else hi = mid;
+    }
+    // A slot among the `count - 1` smallest would leave less than `reserve`: take the smallest.
+    const index = lo - 1 >= count - 1 ? lo - 1 : 0;
+    const next = reserve - (this.values[index === 0 ? 0 : count - 2] ?? 0);
+    const [slot] = this.slots.splice(index, 1);
+    this.values.splice(index, 1);
+    return slot === undefined ? undefined : { slot, reserve: Math.max(0, next) };
+  }
+
   /**
    * Removes and returns the slot that best closes a gap when a slot worth `floor` comes back the
    * other way (0 for a plain move): worth `target` (gap + floor) is ideal, `floor` or less helps
@@ -530,8 +573,23 @@ interface Candidate {
 type MeasureMode = 'one way' | 'one way, give up' | 'swaps';
 
 /**
+ * How step 1 evens the slot counts. `coldest`: every donor gives its coldest slots, the extra slots
+ * from all donors alike (the planner before 2026-11-27). `measure`: by the measure, each donor paired
+ * with takers as in balanceBy slots. `measure, hot first`: by the measure, a donor's hot slots (each
+ * worth more than its band is wide) placed first, one at a time with the taker furthest below its
+ * share, and every donor then sending to every taker in proportion to what each lacks.
+ */
+type CountStep = 'coldest' | 'measure' | 'measure, hot first';
+
+/**
  * Balances the measure one way when that reaches every band, else with swaps when those do, else
- * whichever of the two ends closer to the bands (one way on a tie). Swaps are needed when a master cannot reach its band by giving (or
+ * whichever of the two ends closer to the bands (one way on a tie). The one-way attempt runs twice:
+ * first with the slot counts evened by the coldest slots (as before, so every plan that was one way
+ * stays the same), then with them evened by the measure (step 1 in `placeByMeasureOnce`), which is
+ * what a scale-out onto empty masters with a hot hash tag needs, first paired as before, then with
+ * the hot slots placed first and every donor sending to every taker (`CountStep`). Failing both, a plan that evens the
+ * counts by the measure and lets slots pass on through a master but sends none both ways between
+ * two masters is kept when it balances and moves no more than the swaps. Swaps are needed when a master cannot reach its band by giving (or
  * receiving) alone within its slot bounds: its slots are too small to shed its excess before it
  * reaches its low slot bound. They send slots both ways between two masters, and before this
  * order they were also what the planner did when a hash tag's hot slot overshot a partner's share
@@ -547,7 +605,7 @@ function placeByMeasure(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
 ): Placement {
-  const attempt = (mode: MeasureMode): MeasureResult =>
+  const attempt = (mode: MeasureMode, counts: CountStep = 'coldest'): MeasureResult =>
     placeByMeasureOnce(
       participants.map((p) => ({ ...p })),
       policy,
@@ -555,13 +613,44 @@ function placeByMeasure(
       measureOf,
       moveOf,
       mode,
+      counts,
     );
   const oneWay = attempt('one way, give up');
   if (oneWay.balanced) return oneWay.placement;
+  // The slot counts evened by the measure (a scale-out onto empty masters with a hot hash tag): one
+  // way if that balances; else slots may pass on through a master (an old master that gave the new
+  // ones its slots receives a few of the hot master's), never both ways between two masters, when
+  // that balances and moves no more than the swaps.
+  // Only where an empty master joins: elsewhere they seldom help, and they would double the
+  // planning time of clusters that need swaps (bench:plan's keys case: 1,000 masters, scattered).
+  if (!participants.some((p) => p.owned.length === 0)) {
+    const swaps = attempt('swaps');
+    if (swaps.balanced) return swaps.placement;
+    const oneWayFull = attempt('one way');
+    return oneWayFull.outside <= swaps.outside ? oneWayFull.placement : swaps.placement;
+  }
+  const oneWayByMeasure = attempt('one way, give up', 'measure');
+  if (oneWayByMeasure.balanced) return oneWayByMeasure.placement;
+  const oneWayHotFirst = attempt('one way, give up', 'measure, hot first');
+  if (oneWayHotFirst.balanced) return oneWayHotFirst.placement;
+  const passByMeasure = attempt('swaps', 'measure');
   const swaps = attempt('swaps');
+  if (
+    passByMeasure.balanced &&
+    !sendsBothWays(passByMeasure.placement.moves) &&
+    (!swaps.balanced || passByMeasure.moved <= swaps.moved)
+  ) {
+    return passByMeasure.placement;
+  }
   if (swaps.balanced) return swaps.placement;
   const oneWayFull = attempt('one way');
   return oneWayFull.outside <= swaps.outside ? oneWayFull.placement : swaps.placement;
+}
+
+/** Whether some pair of masters sends slots to each other. */
+function sendsBothWays(moves: readonly Move[]): boolean {
+  const flows = new Set(moves.map((m) => `${m.from} ${m.to}`));
+  return moves.some((m) => flows.has(`${m.to} ${m.from}`));
 }
 
 interface MeasureResult {
@@ -570,6 +659,8 @@ interface MeasureResult {
   readonly balanced: boolean;
   /** How far the masters' measures end outside their bands, summed. */
   readonly outside: number;
+  /** The measure the moves carry. */
+  readonly moved: number;
 }
 
 function placeByMeasureOnce(
@@ -579,7 +670,10 @@ function placeByMeasureOnce(
   measureOf: (slot: number) => number,
   moveOf: MoveOf,
   mode: MeasureMode,
+  counts: CountStep,
 ): MeasureResult {
+  const byMeasure = counts !== 'coldest';
+  const hotFirst = counts === 'measure, hot first';
   const oneWay = mode !== 'swaps';
   const totalWeight = participants.reduce((sum, p) => sum + p.weight, 0);
   const totalMeasure = participants.reduce((sum, p) => sum + p.measure, 0);
@@ -597,7 +691,12 @@ function placeByMeasureOnce(
   const measureOk = (i: number): boolean =>
     withinThreshold(participants[i]?.measure ?? 0, want[i] ?? 0, policy.threshold);
   if (participants.every((_, i) => slotsOk(i) && measureOk(i))) {
-    return { placement: { moves: [], reason: REASON_ALREADY_BALANCED }, balanced: true, outside: 0 };
+    return {
+      placement: { moves: [], reason: REASON_ALREADY_BALANCED },
+      balanced: true,
+      outside: 0,
+      moved: 0,
+    };
   }
 
   const pools = participants.map((p) => new SlotPool(p.owned, pinned, measureOf));
@@ -632,34 +731,6 @@ function placeByMeasureOnce(
     return moves;
   };
 
-  // Step 1: slot counts into their bounds, moving the coldest slots (cheapest, and they disturb the
-  // measure least); step 2 then corrects the measure within those bounds.
-  const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bounds[i]?.high ?? 0)));
-  const mustTake = participants.map((p, i) => Math.max(0, (bounds[i]?.low ?? 0) - p.slots));
-  // Beyond what it must, a master can give down to its low bound and take up to its high bound.
-  const canGive = participants.map((p, i) =>
-    Math.max(0, Math.min(p.slots, bounds[i]?.high ?? 0) - (bounds[i]?.low ?? 0)),
-  );
-  const canTake = participants.map((p, i) =>
-    Math.max(0, (bounds[i]?.high ?? 0) - Math.max(p.slots, bounds[i]?.low ?? 0)),
-  );
-  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-  const shortfall = sum(mustGive) - sum(mustTake);
-  const extraTake = spread(Math.max(0, shortfall), canTake);
-  const extraGive = spread(Math.max(0, -shortfall), canGive);
-  const give = mustGive.map((g, i) => g + (extraGive[i] ?? 0));
-  const take = mustTake.map((t, i) => t + (extraTake[i] ?? 0));
-  for (const tr of pairTransfers(participants, give, take)) {
-    for (let k = 0; k < tr.count; k++) {
-      const slot = pools[tr.from]?.takeSmallest();
-      if (slot !== undefined) move(slot, tr.from, tr.to);
-    }
-  }
-
-  // Step 2: repeatedly serve the master furthest outside its measure band with the partner furthest
-  // on the other side of its share. Every step brings both closer to their shares (overshooting by
-  // less than it closes) and every failure retires a master, so the loop ends.
-  const stuck = new Set<number>();
   const tolerance = policy.threshold / 100;
   const roomFor = (i: number, giving: boolean): boolean => {
     const p = participants[i];
@@ -672,6 +743,140 @@ function placeByMeasureOnce(
     measure >= (want[i] ?? 0) || inBand(i, measure);
   const notAboveBand = (i: number, measure: number): boolean =>
     measure <= (want[i] ?? 0) || inBand(i, measure);
+  // Step 1: slot counts into their bounds; step 2 then corrects the measure within those bounds.
+  // Without `byMeasure` (as before), every donor gives its coldest slots (cheapest, and they disturb
+  // its measure least) and the slots needed beyond the bounds come from all donors alike. With it,
+  // those extra slots come from masters still above their share after the slots they must give (and
+  // go to masters still below theirs), and a donor above its share sends slots worth what it is
+  // above its share, at most what its partner is below (`takeForWorth`: a hot tag's slot whole where
+  // it fits, cold slots for the rest of the count); a donor at or below its share still gives its
+  // coldest. Coldest slots everywhere left a scale-out's old masters below their share once they
+  // had given the new masters their slots, and only swaps (or slots passed back) balanced.
+  const mustGive = participants.map((p, i) => Math.max(0, p.slots - (bounds[i]?.high ?? 0)));
+  const mustTake = participants.map((p, i) => Math.max(0, (bounds[i]?.low ?? 0) - p.slots));
+  // Beyond what it must, a master can give down to its low bound and take up to its high bound.
+  const canGive = participants.map((p, i) =>
+    Math.max(0, Math.min(p.slots, bounds[i]?.high ?? 0) - (bounds[i]?.low ?? 0)),
+  );
+  const canTake = participants.map((p, i) =>
+    Math.max(0, (bounds[i]?.high ?? 0) - Math.max(p.slots, bounds[i]?.low ?? 0)),
+  );
+  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+  const excess = participants.map((p, i) => p.measure - (want[i] ?? 0));
+  /** `extra` over `capacity`, first over the members `preferred` marks, the rest over all. */
+  const spreadPreferring = (
+    extra: number,
+    capacity: readonly number[],
+    preferred: (i: number) => boolean,
+  ): number[] => {
+    const first = capacity.map((c, i) => (preferred(i) ? c : 0));
+    const firstShare = spread(Math.min(extra, sum(first)), first);
+    const rest = spread(
+      extra - sum(firstShare),
+      capacity.map((c, i) => c - (firstShare[i] ?? 0)),
+    );
+    return firstShare.map((n, i) => n + (rest[i] ?? 0));
+  };
+  const shortfall = sum(mustGive) - sum(mustTake);
+  // Whether a master is still above (below) its share once it has given (taken) the slots it must,
+  // at its own (the cluster's) average measure per slot: an old master of a scale-out is above its
+  // share before it gives half its slots to the new ones, and below after.
+  const totalSlots = sum(participants.map((p) => p.slots));
+  const aboveAfter = (i: number): boolean => {
+    const p = participants[i];
+    return p !== undefined && (excess[i] ?? 0) - ((mustGive[i] ?? 0) * p.measure) / Math.max(1, p.slots) > 0;
+  };
+  const belowAfter = (i: number): boolean =>
+    (excess[i] ?? 0) + ((mustTake[i] ?? 0) * totalMeasure) / Math.max(1, totalSlots) < 0;
+  const extraTake = spreadPreferring(Math.max(0, shortfall), canTake, (i) => byMeasure && belowAfter(i));
+  const extraGive = spreadPreferring(Math.max(0, -shortfall), canGive, (i) => byMeasure && aboveAfter(i));
+  const give = mustGive.map((g, i) => g + (extraGive[i] ?? 0));
+  const take = mustTake.map((t, i) => t + (extraTake[i] ?? 0));
+  const shortOf = (t: number): number => -(excess[t] ?? 0) - ((want[t] ?? 0) * policy.threshold * 0.9) / 100;
+  if (hotFirst) {
+    // Hot slots first: a slot of a giver above its share worth more than its band is wide (a hot
+    // hash tag's slot) goes whole to the taker furthest below its share, if both stay within their
+    // bands with the rest of their slot counts.
+    participants.forEach((p, g) => {
+      const pool = pools[g];
+      while ((give[g] ?? 0) > 0 && (excess[g] ?? 0) > 0 && pool) {
+        const value = pool.peekLargestValue();
+        if (value === undefined || value <= ((want[g] ?? 0) * policy.threshold) / 100) break;
+        let to = -1;
+        for (let t = 0; t < participants.length; t++) {
+          if ((take[t] ?? 0) <= 0 || (excess[t] ?? 0) >= 0) continue;
+          if (to < 0 || (excess[t] ?? 0) < (excess[to] ?? 0)) to = t;
+        }
+        // Both must still fit the rest of their counts, each slot at least the giver's smallest.
+        const dst = participants[to];
+        const least = pool.peekSmallestValue() ?? 0;
+        if (
+          !dst ||
+          !notAboveBand(to, dst.measure + value + ((take[to] ?? 0) - 1) * least) ||
+          !notBelowBand(g, p.measure - value - ((give[g] ?? 0) - 1) * least)
+        ) {
+          break;
+        }
+        const slot = pool.takeLargest();
+        if (slot === undefined) break;
+        move(slot, g, to);
+        give[g] = (give[g] ?? 0) - 1;
+        take[to] = (take[to] ?? 0) - 1;
+        excess[g] = (excess[g] ?? 0) - value;
+        excess[to] = (excess[to] ?? 0) + value;
+      }
+    });
+  }
+  const transfers: (Transfer & { worth: number })[] = [];
+  if (hotFirst) {
+    const leftTake = [...take];
+    const short = participants.map((_, t) => ((take[t] ?? 0) > 0 ? Math.max(0, shortOf(t)) : 0));
+    const totalShort = sum(short);
+    participants.forEach((_, g) => {
+      const n = give[g] ?? 0;
+      if (n <= 0) return;
+      const counts = spread(n, leftTake);
+      const over = Math.max(0, excess[g] ?? 0);
+      counts.forEach((count, t) => {
+        if (count <= 0) return;
+        leftTake[t] = (leftTake[t] ?? 0) - count;
+        const worth = totalShort > 0 ? (over * (short[t] ?? 0)) / totalShort : 0;
+        transfers.push({ from: g, to: t, count, worth });
+      });
+    });
+  } else {
+    for (const tr of pairTransfers(participants, give, take)) transfers.push({ ...tr, worth: -1 });
+  }
+  for (const tr of transfers) {
+    // What this transfer may carry: down to the giver's share, and up to just inside the low edge of
+    // the taker's band (what the taker receives is data moved; step 2 tops it up if need be),
+    // whichever is less.
+    const cap = Math.min(excess[tr.from] ?? 0, shortOf(tr.to));
+    let worth = byMeasure ? Math.max(0, tr.worth < 0 ? cap : Math.min(tr.worth, cap)) : 0;
+    const pool = pools[tr.from];
+    let reserve = worth > 0 ? (pool?.sumSmallest(tr.count - 1) ?? 0) : 0;
+    for (let k = 0; k < tr.count; k++) {
+      let slot: number | undefined;
+      if (worth > 0) {
+        const taken = pool?.takeForWorth(worth, tr.count - k, reserve);
+        slot = taken?.slot;
+        reserve = taken?.reserve ?? 0;
+      } else {
+        slot = pool?.takeSmallest();
+      }
+      if (slot === undefined) continue;
+      const value = measureOf(slot);
+      worth = Math.max(0, worth - value);
+      move(slot, tr.from, tr.to);
+      excess[tr.from] = (excess[tr.from] ?? 0) - value;
+      excess[tr.to] = (excess[tr.to] ?? 0) + value;
+    }
+  }
+
+  // Step 2: repeatedly serve the master furthest outside its measure band with the partner furthest
+  // on the other side of its share. Every step brings both closer to their shares (overshooting by
+  // less than it closes) and every failure retires a master, so the loop ends.
+  const stuck = new Set<number>();
   /** Moves the best-fitting slot from `from` to `to`; a swap when one of them has no room. */
   const transfer = (from: number, to: number, room: boolean): boolean => {
     const src = participants[from];
@@ -760,7 +965,12 @@ function placeByMeasureOnce(
       for (const c of rest.sort(better)) if ((served = serve(c))) break;
     }
     if (!served && mode === 'one way, give up') {
-      return { placement: { moves: [] }, balanced: false, outside: Number.POSITIVE_INFINITY };
+      return {
+        placement: { moves: [] },
+        balanced: false,
+        outside: Number.POSITIVE_INFINITY,
+        moved: Number.POSITIVE_INFINITY,
+      };
     }
     if (!served) stuck.add(worst);
   }
@@ -772,6 +982,7 @@ function placeByMeasureOnce(
       (sum, p, i) => sum + Math.max(0, Math.abs(p.measure - (want[i] ?? 0)) - tolerance * (want[i] ?? 0)),
       0,
     ),
+    moved: moves.reduce((sum, m) => sum + measureOf(m.slot), 0),
   };
 }
 
