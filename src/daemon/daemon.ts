@@ -373,6 +373,9 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       });
       const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
       await planQueue.setCurrentPlan(next.planId, jobs.length, planToJson(next));
+      // Followed from here, not from the next round: a small plan can finish before that round,
+      // which then saw it finished only and never logged its summary.
+      followedPlan = next.planId;
       metrics.plansEnqueued.inc();
       metrics.planInFlight.set(1);
       plog.info(
