@@ -221,22 +221,8 @@ async function applyPlan(
   }
   const migrator = migratorOptionsFor(settings);
   const jobs = slotJobsFor(plan, topology);
-  // Recorded before the jobs, so an apply killed while enqueueing is resumed by the next one.
-  await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
-
-  // The workers start before the jobs are enqueued: jobs go in chunks in wave order, and enqueueing
-  // 8,000 of them takes about 0.4 s in which the first slots can already move.
-  const worker = flags.workers
-    ? startSlotWorker({
-        queueUrl,
-        queueName: flags.queueName,
-        cluster: connection,
-        ...limits,
-        migrator,
-        log,
-      })
-    : null;
-
+  // Before the plan is recorded: an interrupt from here on is a clean stop (exit 1, none left open),
+  // not the default death by signal (CI at 796f346 sent SIGINT just after the plan was recorded).
   let interrupted = false;
   const exitLeavingSlots = (why: string): never => {
     process.stderr.write(
@@ -257,6 +243,22 @@ async function applyPlan(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  // Recorded before the jobs, so an apply killed while enqueueing is resumed by the next one.
+  await planQueue.setCurrentPlan(plan.planId, jobs.length, planToJson(plan));
+
+  // The workers start before the jobs are enqueued: jobs go in chunks in wave order, and enqueueing
+  // 8,000 of them takes about 0.4 s in which the first slots can already move.
+  const worker = flags.workers
+    ? startSlotWorker({
+        queueUrl,
+        queueName: flags.queueName,
+        cluster: connection,
+        ...limits,
+        migrator,
+        log,
+      })
+    : null;
 
   const started = Date.now();
   const { added, alreadyDone } = await planQueue.enqueue(jobs, planMasters(topology));
