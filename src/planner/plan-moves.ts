@@ -463,6 +463,18 @@ class SlotPool {
     this.slots.splice(lo, 0, slot);
   }
 
+  /** How many slots are worth at most `bound` (the values are sorted): the index of the first above. */
+  private countAtMost(bound: number): number {
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.values[mid] ?? 0) <= bound) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Removes and returns the lowest-measure slot. */
   takeSmallest(): number | undefined {
     this.values.shift();
@@ -500,14 +512,7 @@ class SlotPool {
    */
   takeForWorth(worth: number, count: number, reserve: number): { slot: number; reserve: number } | undefined {
     if (this.values.length === 0) return undefined;
-    const bound = worth - reserve;
-    let lo = 0;
-    let hi = this.values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.values[mid] ?? 0) <= bound) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.countAtMost(worth - reserve);
     // A slot among the `count - 1` smallest would leave less than `reserve`: take the smallest.
     const index = lo - 1 >= count - 1 ? lo - 1 : 0;
     const next = reserve - (this.values[index === 0 ? 0 : count - 2] ?? 0);
@@ -532,13 +537,7 @@ class SlotPool {
     room: number,
     fits: (value: number) => boolean,
   ): { slot: number; value: number } | undefined {
-    let lo = 0;
-    let hi = this.values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.values[mid] ?? 0) <= target) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.countAtMost(target);
     const below = lo > 0 && (this.values[lo - 1] ?? 0) > floor ? lo - 1 : -1;
     let index = below;
     if (lo < this.values.length) {

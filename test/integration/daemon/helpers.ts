@@ -11,6 +11,19 @@ export function testLogger(): Logger {
   return pino({ level: process.env['SLOTSHIFT_TEST_LOG'] ?? 'silent' });
 }
 
+/** One JSON log line of a daemon, parsed. */
+export type LogLine = { level: number; msg: string } & Record<string, unknown>;
+
+/** A daemon log at info, as an operator reads it, kept in `logged` for the test to read. */
+export function capturedLog(): { log: Logger; logged: LogLine[] } {
+  const logged: LogLine[] = [];
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void logged.push(JSON.parse(line) as LogLine) },
+  );
+  return { log, logged };
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'slotshift-daemon-'));
 }

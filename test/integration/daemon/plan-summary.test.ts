@@ -1,8 +1,7 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../../src/daemon/index.js';
 import { loadStrings, startLocalCluster, startLocalRedis } from '../../harness/index.js';
-import { daemonOn, getJson, queueName, tempDir, waitFor, writePlan } from './helpers.js';
+import { capturedLog, daemonOn, getJson, queueName, tempDir, waitFor, writePlan } from './helpers.js';
 
 /**
  * The daemon logs `plan finished: N of M slots moved ...` once for each plan it enqueued. It used to
@@ -19,11 +18,7 @@ describe('slotshift daemon: plan summary', () => {
       const empty = cluster.nodes.find((n) => n.kind === 'empty')!;
       const dir = tempDir();
       writePlan(dir, 'small', `useEmptyMasters: true\nweights: { '${empty.addr}': 0.05 }`);
-      const logged: Array<{ msg: string } & Record<string, unknown>> = [];
-      const log = pino(
-        { level: 'info' },
-        { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
-      );
+      const { log, logged } = capturedLog();
       // No round after the first unless the test asks for one (tick).
       const daemon = await daemonOn(cluster, queue.url, {
         plans: dir,

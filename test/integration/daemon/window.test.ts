@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { masters, slotCount } from '../../../src/cluster/index.js';
 import type { DaemonStatus } from '../../../src/daemon/index.js';
@@ -10,7 +9,7 @@ import {
   startLocalCluster,
   startLocalRedis,
 } from '../../harness/index.js';
-import { daemonOn, getJson, queueName, tempDir, waitFor, writePlan } from './helpers.js';
+import { capturedLog, daemonOn, getJson, queueName, tempDir, waitFor, writePlan } from './helpers.js';
 
 const KEYS = 100_000;
 
@@ -34,11 +33,7 @@ describe('slotshift daemon: schedule windows', () => {
         ].join('\n'),
       );
       // The daemon's log at info, as an operator reads it.
-      const logged: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
-      const log = pino(
-        { level: 'info' },
-        { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
-      );
+      const { log, logged } = capturedLog();
       const daemon = await daemonOn(cluster, queue.url, {
         plans: dir,
         queueName: queueName(),
