@@ -566,14 +566,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       while (!stopping) {
         await runRound();
         if (stopping) break;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, sleepMs());
-          wakeUp = (): void => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        wakeUp = null;
+        await wakeableSleep(sleepMs(), (w) => (wakeUp = w));
       }
     })();
 
@@ -608,14 +601,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
         { attempt, retryInMs, reason },
         `queue Redis not reachable (attempt ${attempt}); retrying in ${retryInMs / 1000} s`,
       );
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, retryInMs);
-        wakeRetry = (): void => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wakeRetry = null;
+      await wakeableSleep(retryInMs, (w) => (wakeRetry = w));
       if (stopping) return;
       let next: string | null;
       try {
@@ -687,4 +673,21 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
         setState('stopped');
       })()),
   };
+}
+
+/**
+ * Sleeps `ms`, or less: the function handed to `setWake` ends the sleep at once. `setWake(null)` when
+ * it ends either way, so a stale wake is never kept. (The daemon's rounds and its wait for the queue
+ * both sleep so that stop() does not wait a whole tick or backoff.)
+ */
+function wakeableSleep(ms: number, setWake: (wake: (() => void) | null) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      setWake(null);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    setWake(done);
+  });
 }

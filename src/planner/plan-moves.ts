@@ -1,4 +1,5 @@
 import { SLOT_COUNT, openSlots, type Topology } from '../cluster/index.js';
+import { plural } from '../text/index.js';
 import {
   ImpossiblePolicyError,
   InvalidStatsError,
@@ -119,13 +120,14 @@ export function planMoves(topology: Topology, stats: SlotStats = {}, policy: Pla
   return { apiVersion: PLAN_API_VERSION, kind: PLAN_KIND, planId, ...body };
 }
 
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
 function cutReason(policy: ResolvedPlanPolicy, kept: number, deferred: number): string {
   const limits = [
     policy.maxMoves !== null ? `maxMoves ${policy.maxMoves}` : '',
     policy.maxBytes !== null ? `maxBytes ${policy.maxBytes}` : '',
   ].filter(Boolean);
-  const moves = (n: number): string => `${n} ${n === 1 ? 'move' : 'moves'}`;
-  return `${moves(kept)} kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
+  return `${plural(kept, 'move')} kept and ${deferred} deferred by ${limits.join(' and ')}; plan again after applying`;
 }
 
 /** Planning on a cluster in the middle of a change would race that change. */
@@ -410,7 +412,6 @@ function placeBySlots(
   const mustTake = participants.map((p, i) => (outside[i] ? Math.max(0, p.target - p.slots) : 0));
   const canGive = participants.map((p, i) => Math.max(0, p.slots - p.target) - (mustGive[i] ?? 0));
   const canTake = participants.map((p, i) => Math.max(0, p.target - p.slots) - (mustTake[i] ?? 0));
-  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
   const shortfall = sum(mustGive) - sum(mustTake);
   const extraTake = spread(Math.max(0, shortfall), canTake);
   const extraGive = spread(Math.max(0, -shortfall), canGive);
@@ -760,7 +761,6 @@ function placeByMeasureOnce(
   const canTake = participants.map((p, i) =>
     Math.max(0, (bounds[i]?.high ?? 0) - Math.max(p.slots, bounds[i]?.low ?? 0)),
   );
-  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
   const excess = participants.map((p, i) => p.measure - (want[i] ?? 0));
   /** `extra` over `capacity`, first over the members `preferred` marks, the rest over all. */
   const spreadPreferring = (
