@@ -623,9 +623,12 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     }
   };
 
-  /** QUIT waits for a queue Redis that never answered (or refused the daemon): then disconnect. */
+  /**
+   * QUIT waits for a queue Redis that never answered, refused the daemon, or went away since: then
+   * disconnect.
+   */
   const closeQueueAndPool = async (): Promise<void> => {
-    if (begun) {
+    if (begun && redis.status === 'ready') {
       await Promise.allSettled([planQueue.close(), pool.close(), redis.quit()]);
       return;
     }
@@ -666,7 +669,8 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
         if (leaseTimer) clearInterval(leaseTimer);
         setState('draining', { reason: 'shutdown' });
         await worker?.close();
-        if (begun)
+        // Away, the lease is left to expire: a release would wait for a reconnect that may not come.
+        if (begun && redis.status === 'ready')
           await lease.release().catch((e: unknown) => log.warn({ err: e }, 'could not release the lease'));
         await http.close();
         await closeQueueAndPool();

@@ -124,8 +124,9 @@ export class WorkerPresence {
     }
   }
 
-  async close(): Promise<void> {
+  /** `announce`: say goodbye on the queue Redis; without it (the queue away) the entry just expires. */
+  async close(announce = true): Promise<void> {
     clearInterval(this.timer);
-    await this.redis.zrem(this.key, this.me).catch(() => undefined);
+    if (announce) await this.redis.zrem(this.key, this.me).catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { NodePool, errorSafeSockets, type ConnectionOptions } from '../cluster/index.js';
+import { NodePool, classifyRedisError, errorSafeSockets, type ConnectionOptions } from '../cluster/index.js';
 import { isSlotshiftError } from '../errors/index.js';
 import type { Digest } from '../checksum/index.js';
 import {
@@ -374,7 +374,16 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     }
   };
 
-  const worker = new Worker<SlotJobData, SlotJobResult>(options.queueName, processor, {
+  /** The processors running, so a close with the queue Redis away can wait for them itself. */
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked = (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
+    const run = processor(job, token);
+    const settled = run.catch(() => undefined).finally(() => inFlight.delete(settled));
+    inFlight.add(settled);
+    return run;
+  };
+
+  const worker = new Worker<SlotJobData, SlotJobResult>(options.queueName, tracked, {
     connection: bullRedis,
     concurrency: options.concurrency,
     // The lock is renewed every lockDuration/2 while a slot moves, so these only bound how long a
@@ -398,7 +407,23 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       .catch((e: unknown) => options.log.error({ err: e }, 'could not record a failed slot'));
   });
   let movedReported = false;
+  // One line per outage of the queue Redis, not BullMQ's error per reconnect attempt (a daemon whose
+  // queue Redis was down logged one error with its stack every second or two).
+  let queueAway = false;
+  bullRedis.on('ready', () => {
+    if (queueAway) options.log.info('queue Redis reachable again; slot jobs go on');
+    queueAway = false;
+  });
   worker.on('error', (err) => {
+    if (classifyRedisError(err) === 'CONNECTION') {
+      if (!queueAway)
+        options.log.warn(
+          { error: err.message },
+          'queue Redis unreachable; slot jobs wait until it answers (slots in flight cannot finish their bookkeeping)',
+        );
+      queueAway = true;
+      return;
+    }
     const moved = options.onQueueMoved ? queueMovedTo(err, options.queueUrl) : null;
     if (!moved) {
       options.log.error({ err }, 'worker error');
@@ -411,12 +436,19 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   return {
     worker,
     close: async () => {
-      await worker.close();
-      await presence.close();
+      // With the queue Redis away, BullMQ's graceful close and every QUIT wait in ioredis's offline
+      // queue for a connection that may never come back: a daemon stopped then, with no slot in
+      // flight, waited out --stop-timeout and exited 1. The slots in flight are waited for here
+      // instead (they may wait for the queue themselves; the stop timeout bounds that).
+      const reachable = bullRedis.status === 'ready';
+      if (!reachable) await Promise.all([...inFlight]);
+      await worker.close(!reachable);
+      await presence.close(reachable);
       await Promise.all([...migrators.values()].map((m) => m.flush()));
       await watcher.close();
       await pool.close();
-      await Promise.all([queueRedis.quit(), bullRedis.quit()]);
+      if (reachable) await Promise.all([queueRedis.quit(), bullRedis.quit()]);
+      else for (const r of [queueRedis, bullRedis]) r.disconnect();
     },
   };
 }

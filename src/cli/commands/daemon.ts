@@ -106,7 +106,10 @@ export function daemonCommand(program: Command): void {
       },
     });
     const why = await stopRequested;
-    log.info({ why, stopTimeoutS: stopTimeoutMs / 1000 }, 'stopping: finishing the slots in flight');
+    log.info(
+      { why, stopTimeoutS: stopTimeoutMs / 1000 },
+      'stopping once the slots in flight (if any) have finished, so none is left open',
+    );
     exitAfterStopTimeout(stopTimeoutMs, (reason) =>
       log.error(
         `${reason}; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them`,

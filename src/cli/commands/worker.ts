@@ -65,7 +65,10 @@ export function workerCommand(program: Command): void {
     log.info({ queue: flags.queueName, ...limits, ...settings }, 'worker started');
     await new Promise<void>((resolve) => {
       const stop = (): void => {
-        log.info({ stopTimeoutS: stopTimeoutMs / 1000 }, 'stopping: finishing the slots in flight');
+        log.info(
+          { stopTimeoutS: stopTimeoutMs / 1000 },
+          'stopping once the slots in flight (if any) have finished, so none is left open',
+        );
         exitAfterStopTimeout(stopTimeoutMs, (why) =>
           log.error(
             `${why}; slots in flight may be left open: \`slotshift fix --seed HOST:PORT\` (a node of their cluster) closes them`,

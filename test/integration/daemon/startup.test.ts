@@ -281,4 +281,58 @@ describe('slotshift daemon: start-up checks and readiness', () => {
     }
     expect(daemon.state()).toBe('stopped');
   });
+
+  it('a queue Redis that goes away while the daemon runs: one warning, a line when it is back, and stop does not wait for it', async () => {
+    const queue = await startLocalRedis();
+    const [port] = await freePorts(1);
+    let proxy = await forward(port!, queue.port);
+    const logged: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
+    );
+    const dir = tempDir();
+    writePlan(dir, 'balanced', 'useEmptyMasters: false');
+    const daemon = await startDaemon({
+      seeds: [{ host: '127.0.0.1', port: 1 }],
+      connection: {},
+      queueUrl: `redis://127.0.0.1:${port}`,
+      queueName: queueName(),
+      plans: dir,
+      listen: '127.0.0.1:0',
+      tickMs: 500,
+      leaseTtlMs: 3000,
+      processMetrics: false,
+      log,
+    });
+    const away = (): typeof logged => logged.filter((l) => l.msg.startsWith('queue Redis unreachable'));
+    try {
+      await waitFor('the planner lease', async () => (await daemon.status()).role === 'leader');
+      await proxy.close();
+      await waitFor('the outage logged', () => away().length > 0);
+      // BullMQ retries its connections every second or two; before, each retry was an error line
+      // with its stack ("worker error").
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(away()).toHaveLength(1);
+      expect(away()[0]!.level).toBe(40);
+      expect(logged.filter((l) => l.msg === 'worker error')).toEqual([]);
+
+      proxy = await forward(port!, queue.port);
+      await waitFor('back', () => logged.some((l) => l.msg.startsWith('queue Redis reachable again')));
+
+      // Away again when asked to stop, with no slot in flight: it stops at once. Before, it waited
+      // for the queue Redis for good (the CLI's --stop-timeout ended it, exit 1).
+      await proxy.close();
+      await waitFor('the second outage logged', () => away().length > 1);
+      const stopped = await Promise.race([
+        daemon.stop().then(() => 'stopped'),
+        new Promise((r) => setTimeout(() => r('still stopping after 20 s'), 20_000)),
+      ]);
+      expect(stopped).toBe('stopped');
+      expect(daemon.state()).toBe('stopped');
+    } finally {
+      await proxy.close();
+      await queue.stop();
+    }
+  });
 });
