@@ -360,7 +360,15 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       if (mismatches?.length) log.error({ mismatches }, 'slot verification found mismatches');
       return out;
     } catch (e) {
-      log.warn({ err: e }, 'slot move failed');
+      const attempt = job.attemptsMade + 1;
+      const attempts = job.opts.attempts ?? 1;
+      const retried = attempt < attempts && !(isSlotshiftError(e) && !e.retryable);
+      // slotshift's own errors say what happened in their message; their stack says nothing more,
+      // and a failover mid-plan fails every slot of the node once (2,600 lines of stack in a test).
+      log.warn(
+        { ...(isSlotshiftError(e) ? { error: e.message, kind: e.name } : { err: e }), attempt, attempts },
+        retried ? `slot move failed (attempt ${attempt} of ${attempts}); retrying` : 'slot move failed',
+      );
       // Each batch's digests are on their way to the queue already; the retry must find them.
       await Promise.all(keeping);
       if (isSlotshiftError(e) && !e.retryable) {
