@@ -102,6 +102,11 @@ export function openSlots(topology: Topology): OpenSlot[] {
   return out.sort((a, b) => a.slot - b.slot || a.nodeId.localeCompare(b.nodeId));
 }
 
+/** How many slots the entries name: a half-moved slot is two (MIGRATING on its source, IMPORTING on its target). */
+export function countOpenSlots(open: readonly Pick<OpenSlot, 'slot'>[]): number {
+  return new Set(open.map((o) => o.slot)).size;
+}
+
 /**
  * Slots (among `slots`, default all) that moved, or began or finished moving, between two reads of
  * the cluster: their owner, the masters that claim them in their own view, or their open state

@@ -1,4 +1,4 @@
-import type { OpenSlot } from '../cluster/index.js';
+import { countOpenSlots, type OpenSlot } from '../cluster/index.js';
 import { plural } from '../text/index.js';
 import { SlotshiftError } from '../errors/index.js';
 
@@ -64,8 +64,7 @@ export class OpenSlotsError extends SlotshiftError {
       .slice(0, 5)
       .map((o) => `${o.slot} (${o.state} on ${o.nodeId})`)
       .join(', ');
-    // One half-moved slot is two entries (MIGRATING on its source, IMPORTING on its target).
-    const slots = new Set(openSlots.map((o) => o.slot)).size;
+    const slots = countOpenSlots(openSlots);
     super(
       `${plural(slots, 'open slot')}: ${sample}${openSlots.length > 5 ? ', ...' : ''}; a move may be under way (let it finish); if no slotshift apply, worker or daemon (nor redis-cli --cluster) is running, run \`slotshift fix\` to close ${slots === 1 ? 'it' : 'them'}, then plan again`,
     );

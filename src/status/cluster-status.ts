@@ -4,6 +4,7 @@ import {
   deadMastersNotReplaced,
   formatRanges,
   masters,
+  countOpenSlots,
   openSlots,
   readTopology,
   replicasOf,
@@ -88,7 +89,7 @@ export const NOTHING_MOVING = 'no slotshift apply, worker or daemon (nor redis-c
  * second.
  */
 function planBlocker(topology: Topology): string | null {
-  const open = new Set(openSlots(topology).map((o) => o.slot)).size;
+  const open = countOpenSlots(openSlots(topology));
   if (open > 0)
     return `${plural(open, 'slot')} ${open === 1 ? 'is' : 'are'} open, so slotshift plan refuses for now: a move may be under way (let it finish); if ${NOTHING_MOVING}, run slotshift fix, then slotshift plan`;
   const uncovered = topology.owners.filter((o) => o === null).length;

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { NodePool } from '../../cluster/index.js';
+import { NodePool, countOpenSlots } from '../../cluster/index.js';
 import {
   DEFAULT_THRESHOLD_PCT,
   NOTHING_MOVING,
@@ -68,7 +68,7 @@ export function renderStatus(report: StatusReport): string {
     // A move under way (apply, a worker, the daemon) opens slots too: fix is for what a stopped move
     // left open, and run during a move it would race it.
     // Counted as slots, as the verdict counts them: a half-moved slot is listed on both its nodes.
-    const open = new Set(report.openSlots.map((o) => o.slot)).size;
+    const open = countOpenSlots(report.openSlots);
     lines.push(
       `open slots (${open}; a move under way shows its slots here: if ${NOTHING_MOVING}, close them with slotshift fix):`,
     );
