@@ -6,3 +6,4 @@ export * from './queue-placement.js';
 export * from './worker-limits.js';
 export * from './shared-close-turns.js';
 export * from './errors.js';
+export * from './settle-within.js';

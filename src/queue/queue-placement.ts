@@ -13,7 +13,7 @@ import { InvalidOptionError, QueueUnreachableError } from '../errors/index.js';
 import { DEFAULT_QUEUE_NAME } from './slot-job.js';
 
 /** host:port of a queue URL, for messages (never its credentials). */
-function queueAddress(queueUrl: string): string {
+export function queueAddress(queueUrl: string): string {
   const u = new URL(queueUrl);
   return `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port || '6379'}`;
 }

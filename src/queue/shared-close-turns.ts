@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { luaScript, runScript } from '../cluster/index.js';
 import type { SharedCloseTurns } from '../migrate/index.js';
 import { LUA_SERVER_NOW_MS, workerProcessesKey } from './slot-job.js';
+import { TIMED_OUT, settleWithin } from './settle-within.js';
 
 /** A turn left held by a killed or stuck process frees itself after this long. */
 const TURN_LEASE_MS = 3_000;
@@ -71,7 +72,14 @@ export class QueueCloseTurns implements SharedCloseTurns {
     const deadline = Date.now() + TURN_LEASE_MS;
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
       try {
-        const highest = Number(await runScript(this.redis, ENTER, this.keys, [this.token, TURN_LEASE_MS]));
+        // Bounded: with the queue Redis away the call waits for a reconnect, and every close of
+        // this process waited behind it, the slots left open.
+        const reply = await settleWithin(
+          runScript(this.redis, ENTER, this.keys, [this.token, TURN_LEASE_MS]),
+          deadline - Date.now(),
+        );
+        if (reply === TIMED_OUT) return 0;
+        const highest = Number(reply);
         if (highest >= 0) return highest;
       } catch {
         return 0;
@@ -81,8 +89,12 @@ export class QueueCloseTurns implements SharedCloseTurns {
     }
   }
 
+  /** Bounded as `enter`: a turn not given back frees itself after its lease. */
   async leave(highestEpoch: number): Promise<void> {
-    await runScript(this.redis, LEAVE, this.keys, [this.token, highestEpoch, EPOCH_KEPT_MS]);
+    await settleWithin(
+      runScript(this.redis, LEAVE, this.keys, [this.token, highestEpoch, EPOCH_KEPT_MS]),
+      TURN_LEASE_MS,
+    );
   }
 }
 

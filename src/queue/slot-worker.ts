@@ -18,6 +18,7 @@ import {
 } from '../migrate/index.js';
 import { NodeLimiter } from './node-limiter.js';
 import { SlotBookkeeping } from './slot-bookkeeping.js';
+import { TIMED_OUT, settleWithin } from './settle-within.js';
 import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
 import {
@@ -75,6 +76,11 @@ const RETRY_WHEN_BUSY_MS = 25;
 const WAIT_FOR_NODES_MS = 2_000;
 /** A cancel reaches slots that have not started within this long. */
 const CANCEL_CHECK_MS = 200;
+/**
+ * How long a slot's close waits for its moved keys' digests to reach the queue Redis: a write takes
+ * milliseconds, so this passes only while the queue Redis is away (or far behind).
+ */
+const KEEP_DIGESTS_WAIT_MS = 5_000;
 
 /**
  * The digests earlier attempts kept (one JSON array of [key, digest] pairs per batch); later batches
@@ -210,6 +216,19 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     return answer;
   };
 
+  /**
+   * The slot moves under way on the cluster (from open to closed). A close with the queue Redis away
+   * waits for these, not for the jobs: what a job does before and after them waits on the queue Redis
+   * and leaves no slot open.
+   */
+  const onTheCluster = new Set<Promise<unknown>>();
+  const onCluster = (moving: Promise<unknown>): void => {
+    const settled: Promise<unknown> = moving
+      .catch(() => undefined)
+      .finally(() => onTheCluster.delete(settled));
+    onTheCluster.add(settled);
+  };
+
   const processor = async (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
     const data = job.data;
     const keys = planKeys(options.queueName, data.planId);
@@ -239,14 +258,25 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     const legacyMovedKey = `${keys.legacyMoved}:${data.slot}`;
     /** Writes of this attempt's digests to the queue, awaited before the slot is settled. */
     const keeping: Array<Promise<unknown>> = [];
+    let notKeptSaid = false;
     const keepDigests = (digests: ReadonlyMap<string, Digest>): Promise<unknown> => {
       // One JSON string per batch: an HSET of every key as a field cost the apply process about
       // 1 s of CPU on a 1M-key scale-out (9% of its time); a list push of one string costs little.
-      const kept = book
+      const write = book
         .keepMovedDigests(movedKey, JSON.stringify([...digests]))
         .catch((err: unknown) =>
           log.warn({ err }, 'could not keep moved keys for a later attempt to verify'),
         );
+      // Not for good: with the queue Redis away the write waits for its return, and the slot stayed
+      // open that long. This attempt still verifies the keys from memory.
+      const kept = settleWithin(write, KEEP_DIGESTS_WAIT_MS).then((r) => {
+        if (r !== TIMED_OUT || notKeptSaid) return;
+        notKeptSaid = true;
+        log.warn(
+          { waitedMs: KEEP_DIGESTS_WAIT_MS },
+          'queue Redis not answering: moved keys not kept for a later attempt; the slot closes anyway and this attempt verifies them',
+        );
+      });
       keeping.push(kept);
       return kept;
     };
@@ -293,7 +323,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         }
       }
       if (verify) await watcher.watch(move.to, data.slot);
-      const result = await migratorFor(data, masters, migratorOptions).migrate(
+      const moving = migratorFor(data, masters, migratorOptions).migrate(
         move,
         verify
           ? (_slot, batch, digests) => {
@@ -309,6 +339,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
             }
           : undefined,
       );
+      onCluster(moving);
+      const result = await moving;
       if (verify) {
         // The slot is closed: its places go back now rather than after the check, which reads the
         // target only. Held through the check, they kept the next group of this node pair waiting.
@@ -382,16 +414,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     }
   };
 
-  /** The processors running, so a close with the queue Redis away can wait for them itself. */
-  const inFlight = new Set<Promise<unknown>>();
-  const tracked = (job: Job<SlotJobData, SlotJobResult>, token?: string): Promise<SlotJobResult> => {
-    const run = processor(job, token);
-    const settled = run.catch(() => undefined).finally(() => inFlight.delete(settled));
-    inFlight.add(settled);
-    return run;
-  };
-
-  const worker = new Worker<SlotJobData, SlotJobResult>(options.queueName, tracked, {
+  const worker = new Worker<SlotJobData, SlotJobResult>(options.queueName, processor, {
     connection: bullRedis,
     concurrency: options.concurrency,
     // The lock is renewed every lockDuration/2 while a slot moves, so these only bound how long a
@@ -447,9 +470,9 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       // With the queue Redis away, BullMQ's graceful close and every QUIT wait in ioredis's offline
       // queue for a connection that may never come back: a daemon stopped then, with no slot in
       // flight, waited out --stop-timeout and exited 1. The slots in flight are waited for here
-      // instead (they may wait for the queue themselves; the stop timeout bounds that).
+      // instead, up to their close on the cluster.
       const reachable = bullRedis.status === 'ready';
-      if (!reachable) await Promise.all([...inFlight]);
+      if (!reachable) await Promise.all([...onTheCluster]);
       await worker.close(!reachable);
       await presence.close(reachable);
       await Promise.all([...migrators.values()].map((m) => m.flush()));

@@ -63,3 +63,28 @@ export async function withStartedWorker(
   }
   return exited;
 }
+
+/** A CLI process a test can signal while it runs: its output so far, and its end. */
+export interface StartedCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliResult>;
+}
+
+/** Starts the built CLI as runCli does, without waiting: for tests that signal it or watch its output. */
+export function startCli(args: readonly string[], env: Record<string, string> = {}): StartedCli {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLOTSHIFT_')));
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...base, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code: code ?? 1, signal, stdout, stderr })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}

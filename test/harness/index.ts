@@ -63,3 +63,4 @@ export * from './manual-failover.js';
 export * from './slot-keys.js';
 export * from './tls.js';
 export * from './wait-for.js';
+export * from './tcp-forward.js';

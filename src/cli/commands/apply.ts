@@ -2,6 +2,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import {
   NodePool,
+  countOpenSlots,
   electionsRun,
   failoversNotKept,
   openSlots,
@@ -22,10 +23,13 @@ import {
 import {
   DEFAULT_QUEUE_NAME,
   PlanQueue,
+  TIMED_OUT,
   assertQueueSlotPinned,
   locateQueue,
+  queueAddress,
   queueKeySlot,
   queueMovedTo,
+  settleWithin,
   slotJobsFor,
   planMasters,
   startSlotWorker,
@@ -273,10 +277,22 @@ async function applyPlan(
     'plan enqueued',
   );
   const resumeCommand = `slotshift resume --queue ${printableQueueUrl(queueUrl)}${flags.queueName === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${flags.queueName}`}`;
-  await follow(planQueue, plan, jobs.length, log, () => interrupted, resumeCommand);
+  const followed = await follow(
+    planQueue,
+    plan,
+    jobs.length,
+    log,
+    () => interrupted,
+    resumeCommand,
+    queueAddress(queueUrl),
+  );
   await worker?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  if (followed === QUEUE_AWAY) {
+    await planQueue.disconnect();
+    return stoppedWithQueueAway(connection, seeds, planMasters(topology), log, queueUrl, flags.file);
+  }
   const final = await planQueue.progress(plan.planId, jobs.length);
   const failures = await planQueue.failures(plan.planId);
   const mismatches = final.mismatches
@@ -377,6 +393,41 @@ async function applyPlan(
 }
 
 /**
+ * The end of an apply stopped while the queue Redis did not answer: what was done is on the queue
+ * Redis, so only the cluster is read, for slots left open. The slots in flight closed on the
+ * cluster before the workers stopped (they do not wait for the queue Redis to close).
+ */
+async function stoppedWithQueueAway(
+  connection: ConnectionOptions,
+  seeds: readonly NodeAddress[],
+  planned: readonly PlannedMaster[],
+  log: Logger,
+  queueUrl: string,
+  file: string | undefined,
+): Promise<number> {
+  const after = await handOverAndReadAfter(connection, seeds, planned, log);
+  const leftOpen = after ? openSlots(after.topology) : [];
+  for (const o of leftOpen.slice(0, 20)) {
+    log.error({ slot: o.slot, node: o.nodeId, state: o.state, peer: o.peerId }, 'slot left open');
+    process.stdout.write(
+      `  OPEN slot ${o.slot}: ${o.state} on ${shortId(o.nodeId)} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}\n`,
+    );
+  }
+  const again = file ? `slotshift apply -f ${file}` : 'the same slotshift apply command';
+  const open = countOpenSlots(leftOpen);
+  process.stdout.write(
+    `stopped with the plan unfinished: the queue Redis at ${queueAddress(queueUrl)} did not answer, and what was moved is recorded there. ` +
+      (after
+        ? open
+          ? `${plural(open, 'slot')} left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes ${open === 1 ? 'it' : 'them'}. `
+          : 'No slot is left open. '
+        : 'The cluster could not be read to check for open slots (`slotshift status` shows them). ') +
+      `Once the queue Redis answers, run ${again} to resume.\n`,
+  );
+  return EXIT_INCOMPLETE;
+}
+
+/**
  * The cluster after the plan, and the elections each node has run; null if it cannot be read. First
  * gives slots left to a dead master to the replica elected in its place (OrphanSweeper), so
  * what is read is the cluster as the plan leaves it.
@@ -408,6 +459,15 @@ async function handOverAndReadAfter(
  */
 const FINAL_STRETCH_SLOTS = 100;
 
+/**
+ * How long a progress read may take before apply says the queue Redis is not answering. A read
+ * takes milliseconds; ioredis keeps one waiting for good while the queue Redis is away.
+ */
+const QUEUE_SILENT_MS = 3_000;
+
+/** Returned by `follow` when a stop was asked for while the queue Redis did not answer. */
+const QUEUE_AWAY = 'queue-away';
+
 async function follow(
   planQueue: PlanQueue,
   plan: Plan,
@@ -415,7 +475,8 @@ async function follow(
   log: Logger,
   stopRequested: () => boolean,
   resumeCommand: string,
-): Promise<PlanProgress> {
+  queueAddress: string,
+): Promise<PlanProgress | typeof QUEUE_AWAY> {
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty
     ? new SingleBar(
@@ -431,8 +492,33 @@ async function follow(
   const started = Date.now();
   let lastLog = 0;
   let paused = false;
+  let silentSince: number | null = null;
+  /** A read the queue Redis has not answered yet: waited for again rather than piled up behind. */
+  let pending: Promise<PlanProgress> | null = null;
   for (;;) {
-    const p = await planQueue.progress(plan.planId, total);
+    pending ??= planQueue.progress(plan.planId, total);
+    const read = await settleWithin(pending, QUEUE_SILENT_MS);
+    if (read !== TIMED_OUT) pending = null;
+    if (read === TIMED_OUT) {
+      if (silentSince === null) {
+        silentSince = Date.now() - QUEUE_SILENT_MS;
+        log.warn({ queue: queueAddress }, 'queue Redis not answering');
+        bar?.stop();
+        process.stderr.write(
+          `\nthe queue Redis at ${queueAddress} is not answering: the slots in flight close on the cluster, and the plan goes on once it answers (Ctrl-C stops; running the same apply later resumes)\n`,
+        );
+      }
+      if (stopRequested()) return QUEUE_AWAY;
+      continue;
+    }
+    if (silentSince !== null) {
+      const seconds = ((Date.now() - silentSince) / 1000).toFixed(0);
+      log.info({ queue: queueAddress, silentS: Number(seconds) }, 'queue Redis answering again');
+      process.stderr.write(`the queue Redis answers again (after about ${seconds} s); going on\n`);
+      silentSince = null;
+      bar?.start(total, 0);
+    }
+    const p = read;
     const finished = p.done + p.failed + p.cancelled;
     const seconds = Math.max(0.001, (Date.now() - started) / 1000);
     bar?.update(finished, {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -9,6 +9,7 @@ import { startDaemon } from '../../../src/daemon/index.js';
 import { HttpListenError } from '../../../src/http/index.js';
 import {
   BIN,
+  forwardPort,
   freePorts,
   runCli,
   startLocalCluster,
@@ -28,30 +29,6 @@ function config(dir: string, queue: LocalRedis, plans: string, listen: string): 
 }
 
 const BAD_ZONE = `window:\n  cron: '0 1 * * *'\n  duration: 1h\n  timezone: Nowhere/X`;
-
-/** Forwards `port` on 127.0.0.1 to `to`: the queue Redis appearing at an address nothing served. */
-async function forward(port: number, to: number): Promise<{ close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(to, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
 
 async function readyz(address: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`http://${address}/readyz`);
@@ -266,7 +243,7 @@ describe('slotshift daemon: start-up checks and readiness', () => {
 
       // The queue Redis appears at its address: the daemon starts, takes the lease, and /readyz no
       // longer names the queue.
-      proxy = await forward(port!, queue.port);
+      proxy = await forwardPort(port!, queue.port);
       await waitFor('the planner lease', async () => (await daemon.status()).role === 'leader');
       const msgs = logged.map((l) => l.msg);
       expect(msgs).toContain('queue Redis reachable; starting');
@@ -285,7 +262,7 @@ describe('slotshift daemon: start-up checks and readiness', () => {
   it('a queue Redis that goes away while the daemon runs: one warning, a line when it is back, and stop does not wait for it', async () => {
     const queue = await startLocalRedis();
     const [port] = await freePorts(1);
-    let proxy = await forward(port!, queue.port);
+    let proxy = await forwardPort(port!, queue.port);
     const logged: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
     const log = pino(
       { level: 'info' },
@@ -317,7 +294,7 @@ describe('slotshift daemon: start-up checks and readiness', () => {
       expect(away()[0]!.level).toBe(40);
       expect(logged.filter((l) => l.msg === 'worker error')).toEqual([]);
 
-      proxy = await forward(port!, queue.port);
+      proxy = await forwardPort(port!, queue.port);
       await waitFor('back', () => logged.some((l) => l.msg.startsWith('queue Redis reachable again')));
 
       // Away again when asked to stop, with no slot in flight: it stops at once. Before, it waited

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import {
+  expectSettled,
+  forwardPort,
+  freePorts,
+  loadStrings,
+  missingLoadedKeys,
+  runCli,
+  startCli,
+  waitFor,
+  waitForPlanProgress,
+  withClusterAndQueue,
+} from '../../harness/index.js';
+
+/**
+ * The queue Redis goes away in the middle of an apply (a restart, a network cut), seen through a
+ * TCP forwarder that is closed and opened again, so the queue keeps its data as a restarted Redis
+ * with persistence would. Before, apply waited silently, the slots in flight stayed open (their
+ * close waited for the queue), and Ctrl-C ended only after --stop-timeout with exit 1 and open slots.
+ */
+describe('apply while the queue Redis goes away', () => {
+  it('says so, goes on once it is back; Ctrl-C while it is away leaves no slot open; apply again finishes', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 20_000, prefix: 'qa' });
+      const [port] = await freePorts(1);
+      let proxy = await forwardPort(port!, queue.port);
+      try {
+        const args = [
+          ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--yes'],
+          ...['--queue', `redis://127.0.0.1:${port}`, '--concurrency', '2', '--group-slots', '1'],
+        ];
+        const apply = startCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        const away = (): number => apply.stderr().split('is not answering').length - 1;
+        await waitForPlanProgress(queue.url, 100);
+
+        await proxy.close();
+        await waitFor('apply to say the queue is away', 20_000, () => Promise.resolve(away() === 1));
+        proxy = await forwardPort(port!, queue.port);
+        await waitFor('apply to say it is back', 20_000, () =>
+          Promise.resolve(apply.stderr().includes('the queue Redis answers again')),
+        );
+        // It goes on: more slots move after the queue is back.
+        const before = await slotsDone(queue.url);
+        await waitFor('more slots moved', 30_000, async () => (await slotsDone(queue.url)) > before + 20);
+
+        await proxy.close();
+        await waitFor('apply to say the queue is away again', 20_000, () => Promise.resolve(away() === 2));
+        apply.child.kill('SIGINT');
+        const stopped = await apply.done;
+        expect(stopped.signal).toBeNull();
+        expect(stopped.code, stopped.stdout + stopped.stderr).toBe(1);
+        expect(stopped.stdout).toContain(
+          `stopped with the plan unfinished: the queue Redis at 127.0.0.1:${port} did not answer`,
+        );
+        expect(stopped.stdout).toContain(
+          'No slot is left open. Once the queue Redis answers, run the same slotshift apply command to resume.',
+        );
+        expect(stopped.stderr).not.toContain('stopping took longer than --stop-timeout');
+        // Nothing open while the queue is still away: the slots in flight closed without it.
+        await expectSettled(cluster);
+
+        proxy = await forwardPort(port!, queue.port);
+        const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        expect(resumed.stdout).toContain('resuming unfinished plan');
+        expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+        expect(resumed.stdout).toMatch(/([\d,]+) of \1 slots moved .*, 0 mismatches/);
+        await expectSettled(cluster);
+        expect(await missingLoadedKeys(cluster, 'qa', 20_000)).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+});
+
+/** Slots done so far, read from the queue Redis itself (not through the forwarder). */
+async function slotsDone(queueUrl: string): Promise<number> {
+  const r = await runCli(['progress', '--queue', queueUrl, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { done: number }).done;
+}
