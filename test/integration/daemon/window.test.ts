@@ -43,7 +43,7 @@ describe('slotshift daemon: schedule windows', () => {
         migrator: migratorOptionsFor({ ...DEFAULT_MOVE_SETTINGS, latencyBudgetMs: 3 }),
         log,
       });
-      let finalPlan = { planId: '', total: 0 };
+      let finalPlan = { planId: '', total: 0, done: 0, cancelled: 0 };
       try {
         // The first window opens and the plan is enqueued.
         const { enqueued, asked } = await waitFor('a plan enqueued', async () => {
@@ -88,13 +88,15 @@ describe('slotshift daemon: schedule windows', () => {
         while (Date.now() < closesUntil) await new Promise((r) => setTimeout(r, 200));
         expect((await daemon.metrics.slotsMoved.get()).values[0]!.value).toBe(moved);
 
-        // Later windows re-plan from the live cluster and finish.
+        // Later windows re-plan from the live cluster until it is balanced: a round in an open
+        // window finds nothing to move (idle). The last plan may itself have been cut by a window,
+        // when the cut left the cluster within the threshold (waiting for a plan with nothing
+        // cancelled timed out in 1 of 4 runs).
         const done = await waitFor(
           'the cluster to reach its plan',
           async () => {
             const s = await getJson<DaemonStatus>(daemon.httpAddress, '/status');
-            const share = s.cluster?.masters.find((m) => m.addr === empty.addr)?.slots ?? 0;
-            return s.plan?.finished && s.plan.cancelled === 0 && share > 0 ? s : undefined;
+            return s.state === 'idle' && s.windows[0]?.open && s.plan?.finished ? s : undefined;
           },
           90_000,
           250,
@@ -128,12 +130,14 @@ describe('slotshift daemon: schedule windows', () => {
         (l) => l['planId'] === finalPlan.planId && l.msg.startsWith('plan finished: '),
       );
       expect(finished).toMatchObject({
-        moved: finalPlan.total,
+        moved: finalPlan.done,
         total: finalPlan.total,
+        cancelled: finalPlan.cancelled,
         failed: 0,
         mismatches: 0,
       });
-      expect(finished!.msg).toContain(`${finalPlan.total} of ${finalPlan.total} slots moved`);
+      expect(finalPlan.done).toBeGreaterThan(0);
+      expect(finished!.msg).toContain(`${finalPlan.done} of ${finalPlan.total} slots moved`);
       const t = await expectSettled(cluster);
       const share = slotCount(masters(t).find((m) => m.addr === empty.addr)!.slots);
       // weight 0.3 of 3.3: about 1489 slots, within the 2% threshold band.
