@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import { PlanQueue } from '../../src/queue/index.js';
+import { runCli } from './cli.js';
 import {
   startLocalCluster,
   startLocalRedis,
@@ -40,4 +42,11 @@ export async function waitForPlanProgress(
   } finally {
     await q.close();
   }
+}
+
+/** Slots done so far on the queue's current plan, as `slotshift progress --json` reports them. */
+export async function slotsDone(queueUrl: string): Promise<number> {
+  const r = await runCli(['progress', '--queue', queueUrl, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { done: number }).done;
 }

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,40 +8,15 @@ import {
   loadStrings,
   missingLoadedKeys,
   runCli,
+  startCli,
+  slotsDone,
   waitForPlanProgress,
   withClusterAndQueue,
 } from '../../harness/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'slotshift.js');
-
-/** `slotshift apply` as a child process a test can signal; `done` is its exit code and output. */
-function startApply(args: readonly string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-} {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'warn' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
-}
-
-/** Slots done so far, as `slotshift progress --json` reports them. */
-async function slotsDone(queueUrl: string): Promise<number> {
-  const r = await runCli(['progress', '--queue', queueUrl, '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { done: number }).done;
-}
+/** apply's log at warn: these tests read its messages, not its per-slot lines. */
+const WARN = { SLOTSHIFT_LOG_LEVEL: 'warn' };
 
 describe('apply: saved plans, cancel and extra workers', () => {
   it('refuses a saved plan made for another topology, and changes nothing', async () => {
@@ -173,7 +148,7 @@ describe('apply: saved plans, cancel and extra workers', () => {
           ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
           ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
         ];
-        const apply = startApply([...args, '--stop-timeout', stopTimeout]);
+        const apply = startCli([...args, '--stop-timeout', stopTimeout], WARN);
         await waitForPlanProgress(queue.url, 20);
         // The target stops taking writes, so the slots in flight cannot finish: the first signal waits.
         const target = cluster.nodes.find((n) => n.kind === 'empty')!;
@@ -217,7 +192,7 @@ describe('apply: saved plans, cancel and extra workers', () => {
         ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
         ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
       ];
-      const apply = startApply(args);
+      const apply = startCli(args, WARN);
       await waitForPlanProgress(queue.url, 20);
       apply.child.kill('SIGINT');
       const stopped = await apply.done;
@@ -245,10 +220,13 @@ describe('apply: saved plans, cancel and extra workers', () => {
   it('pause holds a running plan (no new slot starts), resume lets apply finish it', async () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       await loadStrings(cluster, { keys: 20_000, prefix: 'pz' });
-      const apply = startApply([
-        ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
-        ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
-      ]);
+      const apply = startCli(
+        [
+          ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--queue', queue.url, '--yes'],
+          ...['--max-moves', '400', '--concurrency', '4', '--group-slots', '2'],
+        ],
+        WARN,
+      );
       await waitForPlanProgress(queue.url, 20);
       const pause = await runCli(['pause', '--queue', queue.url]);
       expect(pause.code, pause.stderr).toBe(0);

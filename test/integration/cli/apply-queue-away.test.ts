@@ -6,6 +6,7 @@ import {
   loadStrings,
   missingLoadedKeys,
   runCli,
+  slotsDone,
   startCli,
   waitFor,
   waitForPlanProgress,
@@ -72,10 +73,3 @@ describe('apply while the queue Redis goes away', () => {
     });
   });
 });
-
-/** Slots done so far, read from the queue Redis itself (not through the forwarder). */
-async function slotsDone(queueUrl: string): Promise<number> {
-  const r = await runCli(['progress', '--queue', queueUrl, '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { done: number }).done;
-}

@@ -3,9 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startDaemon } from '../../../src/daemon/index.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../../src/daemon/index.js';
 import { HttpListenError } from '../../../src/http/index.js';
 import {
   BIN,
@@ -16,7 +15,7 @@ import {
   startLocalRedis,
   type LocalRedis,
 } from '../../harness/index.js';
-import { daemonOn, queueName, tempDir, waitFor, writePlan } from './helpers.js';
+import { capturedLog, daemonOn, queueName, tempDir, waitFor, writePlan, type LogLine } from './helpers.js';
 
 /** A daemon config file in `dir`: a seed nothing listens on, the queue, plans and HTTP address. */
 function config(dir: string, queue: LocalRedis, plans: string, listen: string): string {
@@ -29,6 +28,33 @@ function config(dir: string, queue: LocalRedis, plans: string, listen: string): 
 }
 
 const BAD_ZONE = `window:\n  cron: '0 1 * * *'\n  duration: 1h\n  timezone: Nowhere/X`;
+
+/**
+ * A daemon whose queue Redis is at `queuePort` on 127.0.0.1, with no cluster: the queue's comings
+ * and goings are seen without one (the seed answers nothing, so its rounds fail after them).
+ */
+async function daemonWithoutCluster(
+  queuePort: number,
+  queueRetry?: DaemonOptions['queueRetry'],
+): Promise<{ daemon: Daemon; logged: LogLine[] }> {
+  const { log, logged } = capturedLog();
+  const dir = tempDir();
+  writePlan(dir, 'balanced', 'useEmptyMasters: false');
+  const daemon = await startDaemon({
+    seeds: [{ host: '127.0.0.1', port: 1 }],
+    connection: {},
+    queueUrl: `redis://127.0.0.1:${queuePort}`,
+    queueName: queueName(),
+    plans: dir,
+    listen: '127.0.0.1:0',
+    tickMs: 500,
+    leaseTtlMs: 3000,
+    processMetrics: false,
+    ...(queueRetry ? { queueRetry } : {}),
+    log,
+  });
+  return { daemon, logged };
+}
 
 async function readyz(address: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`http://${address}/readyz`);
@@ -200,27 +226,7 @@ describe('slotshift daemon: start-up checks and readiness', () => {
   it('waits for a queue Redis that does not answer yet, with backoff, then starts once it does', async () => {
     const queue = await startLocalRedis();
     const [port] = await freePorts(1);
-    const logged: Array<{ msg: string } & Record<string, unknown>> = [];
-    const log = pino(
-      { level: 'info' },
-      { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
-    );
-    const dir = tempDir();
-    writePlan(dir, 'balanced', 'useEmptyMasters: false');
-    // No cluster is needed to see the queue wait: the seed answers nothing, so rounds fail after.
-    const daemon = await startDaemon({
-      seeds: [{ host: '127.0.0.1', port: 1 }],
-      connection: {},
-      queueUrl: `redis://127.0.0.1:${port}`,
-      queueName: queueName(),
-      plans: dir,
-      listen: '127.0.0.1:0',
-      tickMs: 500,
-      leaseTtlMs: 3000,
-      processMetrics: false,
-      queueRetry: { firstMs: 100, maxMs: 200 },
-      log,
-    });
+    const { daemon, logged } = await daemonWithoutCluster(port!, { firstMs: 100, maxMs: 200 });
     let proxy: { close(): Promise<void> } | null = null;
     try {
       const retries = await waitFor('three attempts logged', () => {
@@ -263,25 +269,7 @@ describe('slotshift daemon: start-up checks and readiness', () => {
     const queue = await startLocalRedis();
     const [port] = await freePorts(1);
     let proxy = await forwardPort(port!, queue.port);
-    const logged: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
-    const log = pino(
-      { level: 'info' },
-      { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) },
-    );
-    const dir = tempDir();
-    writePlan(dir, 'balanced', 'useEmptyMasters: false');
-    const daemon = await startDaemon({
-      seeds: [{ host: '127.0.0.1', port: 1 }],
-      connection: {},
-      queueUrl: `redis://127.0.0.1:${port}`,
-      queueName: queueName(),
-      plans: dir,
-      listen: '127.0.0.1:0',
-      tickMs: 500,
-      leaseTtlMs: 3000,
-      processMetrics: false,
-      log,
-    });
+    const { daemon, logged } = await daemonWithoutCluster(port!);
     const away = (): typeof logged => logged.filter((l) => l.msg.startsWith('queue Redis unreachable'));
     try {
       await waitFor('the planner lease', async () => (await daemon.status()).role === 'leader');
