@@ -502,7 +502,8 @@ async function follow(
     if (read === TIMED_OUT) {
       if (silentSince === null) {
         silentSince = Date.now() - QUEUE_SILENT_MS;
-        log.warn({ queue: queueAddress }, 'queue Redis not answering');
+        // Info: the worker's warning says it already, and on a terminal the line below is the one to read.
+        log.info({ queue: queueAddress }, 'queue Redis not answering');
         bar?.stop();
         process.stderr.write(
           `\nthe queue Redis at ${queueAddress} is not answering: the slots in flight close on the cluster, and the plan goes on once it answers (Ctrl-C stops; running the same apply later resumes)\n`,
