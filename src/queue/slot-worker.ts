@@ -268,13 +268,13 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
           log.warn({ err }, 'could not keep moved keys for a later attempt to verify'),
         );
       // Not for good: with the queue Redis away the write waits for its return, and the slot stayed
-      // open that long. This attempt still verifies the keys from memory.
+      // open that long. This attempt holds the digests in memory and verifies the keys if it gets to.
       const kept = settleWithin(write, KEEP_DIGESTS_WAIT_MS).then((r) => {
         if (r !== TIMED_OUT || notKeptSaid) return;
         notKeptSaid = true;
         log.warn(
           { waitedMs: KEEP_DIGESTS_WAIT_MS },
-          'queue Redis not answering: moved keys not kept for a later attempt; the slot closes anyway and this attempt verifies them',
+          'queue Redis not answering: moved keys not kept for a later attempt; the slot closes anyway, and only this attempt (if it finishes) can verify them',
         );
       });
       keeping.push(kept);
@@ -450,7 +450,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       if (!queueAway)
         options.log.warn(
           { error: err.message },
-          'queue Redis unreachable; slot jobs wait until it answers (slots in flight cannot finish their bookkeeping)',
+          'queue Redis unreachable; no new slot starts until it answers, and the slots in flight close without it',
         );
       queueAway = true;
       return;
