@@ -289,9 +289,17 @@ async function applyPlan(
   await worker?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  if (followed === QUEUE_AWAY) {
+  if (followed === QUEUE_AWAY || followed === PLAN_LOST) {
     await planQueue.disconnect();
-    return stoppedWithQueueAway(connection, seeds, planMasters(topology), log, queueUrl, flags.file);
+    return stoppedWithoutQueue(
+      followed === QUEUE_AWAY
+        ? `the queue Redis at ${queueAddress(queueUrl)} did not answer, and what was moved is recorded there. `
+        : `the queue Redis at ${queueAddress(queueUrl)} no longer holds the plan (restarted without its data?), so no slot of it can move. `,
+      followed === QUEUE_AWAY
+        ? (again) => `Once the queue Redis answers, run ${again} to resume.`
+        : (again) => `Run ${again} to plan the rest from the cluster as it is now.`,
+      { connection, seeds, planned: planMasters(topology), log, file: flags.file },
+    );
   }
   const final = await planQueue.progress(plan.planId, jobs.length);
   const failures = await planQueue.failures(plan.planId);
@@ -393,18 +401,23 @@ async function applyPlan(
 }
 
 /**
- * The end of an apply stopped while the queue Redis did not answer: what was done is on the queue
- * Redis, so only the cluster is read, for slots left open. The slots in flight closed on the
- * cluster before the workers stopped (they do not wait for the queue Redis to close).
+ * The end of an apply stopped without its queue Redis (away, or back without the plan): what was
+ * done is not to be read there, so only the cluster is, for slots left open. The slots in flight
+ * closed on the cluster before the workers stopped (they do not wait for the queue Redis to close).
+ * `why` says what happened; `then` how to go on, given the command to run again.
  */
-async function stoppedWithQueueAway(
-  connection: ConnectionOptions,
-  seeds: readonly NodeAddress[],
-  planned: readonly PlannedMaster[],
-  log: Logger,
-  queueUrl: string,
-  file: string | undefined,
+async function stoppedWithoutQueue(
+  why: string,
+  then: (again: string) => string,
+  at: {
+    connection: ConnectionOptions;
+    seeds: readonly NodeAddress[];
+    planned: readonly PlannedMaster[];
+    log: Logger;
+    file: string | undefined;
+  },
 ): Promise<number> {
+  const { connection, seeds, planned, log, file } = at;
   const after = await handOverAndReadAfter(connection, seeds, planned, log);
   const leftOpen = after ? openSlots(after.topology) : [];
   for (const o of leftOpen.slice(0, 20)) {
@@ -416,13 +429,13 @@ async function stoppedWithQueueAway(
   const again = file ? `slotshift apply -f ${file}` : 'the same slotshift apply command';
   const open = countOpenSlots(leftOpen);
   process.stdout.write(
-    `stopped with the plan unfinished: the queue Redis at ${queueAddress(queueUrl)} did not answer, and what was moved is recorded there. ` +
+    `stopped with the plan unfinished: ${why}` +
       (after
         ? open
           ? `${plural(open, 'slot')} left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes ${open === 1 ? 'it' : 'them'}. `
           : 'No slot is left open. '
         : 'The cluster could not be read to check for open slots (`slotshift status` shows them). ') +
-      `Once the queue Redis answers, run ${again} to resume.\n`,
+      `${then(again)}\n`,
   );
   return EXIT_INCOMPLETE;
 }
@@ -467,6 +480,10 @@ const QUEUE_SILENT_MS = 3_000;
 
 /** Returned by `follow` when a stop was asked for while the queue Redis did not answer. */
 const QUEUE_AWAY = 'queue-away';
+/** Returned by `follow` when the queue Redis answers without the plan (restarted without its data). */
+const PLAN_LOST = 'plan-lost';
+/** How often `follow` checks that the plan is still on the queue Redis. */
+const PLAN_CHECK_MS = 2_000;
 
 async function follow(
   planQueue: PlanQueue,
@@ -476,7 +493,7 @@ async function follow(
   stopRequested: () => boolean,
   resumeCommand: string,
   queueAddress: string,
-): Promise<PlanProgress | typeof QUEUE_AWAY> {
+): Promise<PlanProgress | typeof QUEUE_AWAY | typeof PLAN_LOST> {
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty
     ? new SingleBar(
@@ -493,6 +510,7 @@ async function follow(
   let lastLog = 0;
   let paused = false;
   let silentSince: number | null = null;
+  let planCheckedAt = Date.now();
   /** A read the queue Redis has not answered yet: waited for again rather than piled up behind. */
   let pending: Promise<PlanProgress> | null = null;
   for (;;) {
@@ -520,6 +538,16 @@ async function follow(
       bar?.start(total, 0);
     }
     const p = read;
+    // A queue Redis restarted without its data answers as if the plan had never been: no slot
+    // would ever move again, and apply waited for good. Another apply's plan replacing this one is
+    // not this (it cancels this plan's slots, which ends the wait below).
+    if (Date.now() - planCheckedAt >= PLAN_CHECK_MS) {
+      planCheckedAt = Date.now();
+      if ((await planQueue.currentPlan()) === null) {
+        bar?.stop();
+        return PLAN_LOST;
+      }
+    }
     const finished = p.done + p.failed + p.cancelled;
     const seconds = Math.max(0.001, (Date.now() - started) / 1000);
     bar?.update(finished, {

@@ -8,6 +8,7 @@ import {
   runCli,
   slotsDone,
   startCli,
+  startLocalRedis,
   waitFor,
   waitForPlanProgress,
   withClusterAndQueue,
@@ -69,6 +70,47 @@ describe('apply while the queue Redis goes away', () => {
         expect(await missingLoadedKeys(cluster, 'qa', 20_000)).toEqual([]);
       } finally {
         await proxy.close();
+      }
+    });
+  });
+
+  it('a queue Redis back without its data (no persistence): apply stops by itself with no slot open; apply again plans the rest', async () => {
+    await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
+      await loadStrings(cluster, { keys: 20_000, prefix: 'ql' });
+      const blank = await startLocalRedis();
+      const [port] = await freePorts(1);
+      let proxy = await forwardPort(port!, queue.port);
+      try {
+        const args = [
+          ...['apply', '--seed', cluster.seeds[0]!, '--use-empty-masters', '--yes'],
+          ...['--queue', `redis://127.0.0.1:${port}`, '--concurrency', '2', '--group-slots', '1'],
+        ];
+        const apply = startCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        await waitForPlanProgress(queue.url, 100);
+        // The address now leads to an empty Redis, as after a restart without persistence. Before,
+        // apply followed the vanished plan for good.
+        await proxy.close();
+        proxy = await forwardPort(port!, blank.port);
+        const stopped = await apply.done;
+        expect(stopped.signal).toBeNull();
+        expect(stopped.code, stopped.stdout + stopped.stderr).toBe(1);
+        expect(stopped.stdout).toContain(
+          `stopped with the plan unfinished: the queue Redis at 127.0.0.1:${port} no longer holds the plan`,
+        );
+        expect(stopped.stdout).toContain(
+          'No slot is left open. Run the same slotshift apply command to plan the rest from the cluster as it is now.',
+        );
+        await expectSettled(cluster);
+
+        const again = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        expect(again.stdout).not.toContain('resuming unfinished plan');
+        expect(again.code, again.stdout + again.stderr).toBe(0);
+        expect(again.stdout).toMatch(/([\d,]+) of \1 slots moved .*, 0 mismatches/);
+        await expectSettled(cluster);
+        expect(await missingLoadedKeys(cluster, 'ql', 20_000)).toEqual([]);
+      } finally {
+        await proxy.close();
+        await blank.stop();
       }
     });
   });
