@@ -543,7 +543,8 @@ async function follow(
     // not this (it cancels this plan's slots, which ends the wait below).
     if (Date.now() - planCheckedAt >= PLAN_CHECK_MS) {
       planCheckedAt = Date.now();
-      if ((await planQueue.currentPlan()) === null) {
+      // Bounded as the progress read: a queue Redis gone since is noticed by the next one.
+      if ((await settleWithin(planQueue.currentPlan(), QUEUE_SILENT_MS)) === null) {
         bar?.stop();
         return PLAN_LOST;
       }
