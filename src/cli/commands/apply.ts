@@ -9,6 +9,7 @@ import {
   readTopology,
   type ConnectionOptions,
   type NodeAddress,
+  type OpenSlot,
   type Topology,
 } from '../../cluster/index.js';
 import { UnfinishedPlanError } from '../../errors/index.js';
@@ -230,7 +231,7 @@ async function applyPlan(
   let interrupted = false;
   const exitLeavingSlots = (why: string): never => {
     process.stderr.write(
-      `\n${why}; slots in flight may be left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes them, then run the same apply to resume\n`,
+      `\n${why}; slots in flight may be left open: \`${fixCommand(seeds)}\` closes them, then run the same apply to resume\n`,
     );
     process.exit(EXIT_INCOMPLETE);
   };
@@ -291,15 +292,24 @@ async function applyPlan(
   process.off('SIGTERM', onSignal);
   if (followed === QUEUE_AWAY || followed === PLAN_LOST) {
     await planQueue.disconnect();
-    return stoppedWithoutQueue(
+    const at = queueAddress(queueUrl);
+    const [why, then] =
       followed === QUEUE_AWAY
-        ? `the queue Redis at ${queueAddress(queueUrl)} did not answer, and what was moved is recorded there. `
-        : `the queue Redis at ${queueAddress(queueUrl)} no longer holds the plan (restarted without its data?), so no slot of it can move. `,
-      followed === QUEUE_AWAY
-        ? (again) => `Once the queue Redis answers, run ${again} to resume.`
-        : (again) => `Run ${again} to plan the rest from the cluster as it is now.`,
-      { connection, seeds, planned: planMasters(topology), log, file: flags.file },
-    );
+        ? [
+            `the queue Redis at ${at} did not answer, and what was moved is recorded there. `,
+            (again: string) => `Once the queue Redis answers, run ${again} to resume.`,
+          ]
+        : [
+            `the queue Redis at ${at} no longer holds the plan (restarted without its data?), so no slot of it can move. `,
+            (again: string) => `Run ${again} to plan the rest from the cluster as it is now.`,
+          ];
+    return stoppedWithoutQueue(why, then, {
+      connection,
+      seeds,
+      planned: planMasters(topology),
+      log,
+      file: flags.file,
+    });
   }
   const final = await planQueue.progress(plan.planId, jobs.length);
   const failures = await planQueue.failures(plan.planId);
@@ -368,18 +378,13 @@ async function applyPlan(
   // Read, not assumed: a slot whose target died before owning any slot stays MIGRATING on its
   // source (Redis replaces only masters with slots), and anything else may open slots meanwhile.
   const leftOpen = after ? openSlots(after.topology) : [];
-  for (const o of leftOpen.slice(0, 20)) {
-    log.error({ slot: o.slot, node: o.nodeId, state: o.state, peer: o.peerId }, 'slot left open');
-    process.stdout.write(
-      `  OPEN slot ${o.slot}: ${o.state} on ${shortId(o.nodeId)} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}\n`,
-    );
-  }
+  reportOpenSlots(leftOpen, log);
   const complete = final.done === final.total;
   if (complete && after)
     for (const note of drainedMasterNotes(plan, after.topology)) process.stdout.write(`${note}\n`);
   if (leftOpen.length) {
     const them = leftOpen.length === 1 ? 'it' : 'them';
-    const fix = `\`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\``;
+    const fix = `\`${fixCommand(seeds)}\``;
     // A plan stopped before its end may still have slots in flight in `slotshift worker` processes,
     // which fix must not close under them.
     const finished = final.done + final.failed + final.cancelled >= final.total;
@@ -398,6 +403,21 @@ async function applyPlan(
   }
   if (mismatches.length || notWherePlanned.length || leftOpen.length) return EXIT_INCOMPLETE;
   return complete ? 0 : EXIT_INCOMPLETE;
+}
+
+/** The command that closes what a stopped apply left open. */
+function fixCommand(seeds: readonly NodeAddress[]): string {
+  return `slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}`;
+}
+
+/** Each slot left open (the first 20), in the log and on stdout. */
+function reportOpenSlots(leftOpen: readonly OpenSlot[], log: Logger): void {
+  for (const o of leftOpen.slice(0, 20)) {
+    log.error({ slot: o.slot, node: o.nodeId, state: o.state, peer: o.peerId }, 'slot left open');
+    process.stdout.write(
+      `  OPEN slot ${o.slot}: ${o.state} on ${shortId(o.nodeId)} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}\n`,
+    );
+  }
 }
 
 /**
@@ -420,19 +440,14 @@ async function stoppedWithoutQueue(
   const { connection, seeds, planned, log, file } = at;
   const after = await handOverAndReadAfter(connection, seeds, planned, log);
   const leftOpen = after ? openSlots(after.topology) : [];
-  for (const o of leftOpen.slice(0, 20)) {
-    log.error({ slot: o.slot, node: o.nodeId, state: o.state, peer: o.peerId }, 'slot left open');
-    process.stdout.write(
-      `  OPEN slot ${o.slot}: ${o.state} on ${shortId(o.nodeId)} ${o.state === 'migrating' ? 'to' : 'from'} ${shortId(o.peerId)}\n`,
-    );
-  }
+  reportOpenSlots(leftOpen, log);
   const again = file ? `slotshift apply -f ${file}` : 'the same slotshift apply command';
   const open = countOpenSlots(leftOpen);
   process.stdout.write(
     `stopped with the plan unfinished: ${why}` +
       (after
         ? open
-          ? `${plural(open, 'slot')} left open: \`slotshift fix --seed ${seeds[0]!.host}:${seeds[0]!.port}\` closes ${open === 1 ? 'it' : 'them'}. `
+          ? `${plural(open, 'slot')} left open: \`${fixCommand(seeds)}\` closes ${open === 1 ? 'it' : 'them'}. `
           : 'No slot is left open. '
         : 'The cluster could not be read to check for open slots (`slotshift status` shows them). ') +
       `${then(again)}\n`,
@@ -516,7 +531,6 @@ async function follow(
   for (;;) {
     pending ??= planQueue.progress(plan.planId, total);
     const read = await settleWithin(pending, QUEUE_SILENT_MS);
-    if (read !== TIMED_OUT) pending = null;
     if (read === TIMED_OUT) {
       if (silentSince === null) {
         silentSince = Date.now() - QUEUE_SILENT_MS;
@@ -530,6 +544,7 @@ async function follow(
       if (stopRequested()) return QUEUE_AWAY;
       continue;
     }
+    pending = null;
     if (silentSince !== null) {
       const seconds = ((Date.now() - silentSince) / 1000).toFixed(0);
       log.info({ queue: queueAddress, silentS: Number(seconds) }, 'queue Redis answering again');
