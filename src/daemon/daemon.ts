@@ -317,6 +317,15 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
       setState('idle', { role: 'standby' });
       return;
     }
+    if (!plan && followedPlan) {
+      // Nothing deletes a current plan: the queue Redis lost its data (restarted without
+      // persistence, flushed). Said once, because the new plan below would otherwise come unexplained.
+      log.warn(
+        { planId: followedPlan },
+        'the queue Redis no longer holds the plan being moved (restarted without its data?); slots in flight close as usual, and this round plans the rest from the cluster as it is now',
+      );
+      followedPlan = null;
+    }
     if (plan && !plan.finished) followedPlan = plan.planId;
     if (plan?.finished && plan.planId === followedPlan) {
       followedPlan = null;

@@ -533,6 +533,16 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       queueAway = true;
       return;
     }
+    const lost = /^Missing key for job (\S+)\. (\w+)/.exec(err.message);
+    if (lost) {
+      // BullMQ could not record what became of a job whose keys are gone: the queue Redis lost its
+      // data. Before, an error line with BullMQ's stack, twice per slot in flight.
+      options.log.warn(
+        { jobId: lost[1], step: lost[2] },
+        'the queue Redis no longer holds this slot job (restarted without its data?), so its outcome is not recorded; the next plan starts from the cluster as it is',
+      );
+      return;
+    }
     const moved = options.onQueueMoved ? queueMovedTo(err, options.queueUrl) : null;
     if (!moved) {
       options.log.error({ err }, 'worker error');
