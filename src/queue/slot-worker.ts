@@ -181,9 +181,13 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   /** Records that `inPlan` is served by `now` (itself again when a later failover undid the first). */
   const noteMasterOf = (inPlan: JobEndpoint, now: JobEndpoint, log: Logger): void => {
     if ((failedOver.get(inPlan.id) ?? inPlan).id === now.id) return;
-    if (now.id === inPlan.id) failedOver.delete(inPlan.id);
-    else failedOver.set(inPlan.id, now);
-    log.warn({ was: inPlan.id, now: now.id }, 'a node failed over; moving slots with its new master');
+    if (now.id === inPlan.id) {
+      failedOver.delete(inPlan.id);
+      log.warn({ node: inPlan.id }, 'a failover was undone; moving slots with the planned master again');
+    } else {
+      failedOver.set(inPlan.id, now);
+      log.warn({ was: inPlan.id, now: now.id }, 'a node failed over; moving slots with its new master');
+    }
   };
 
   /**
@@ -474,7 +478,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         rereadEndpoints(data, attempted.planned, attempted.masters, log);
       }
       // slotshift's own errors say what happened in their message; their stack says nothing more,
-      // and a failover mid-plan fails every slot of the node once (2,600 lines of stack in a test).
+      // and a failover mid-plan fails each slot of the node in flight (2,600 lines of stack in a test
+      // when every queued slot of it failed once, before rereadEndpoints).
       log.warn(
         { ...(isSlotshiftError(e) ? { error: e.message, kind: e.name } : { err: e }), attempt, attempts },
         retried ? `slot move failed (attempt ${attempt} of ${attempts}); retrying` : 'slot move failed',
