@@ -64,6 +64,10 @@ describe('apply: saved plans, cancel and extra workers', () => {
         '--queue',
         queue.url,
         '--yes',
+        // Of the 5,462 slots the cancel comes within the first few dozen; moving them all took
+        // most of the test's time.
+        '--max-moves',
+        '1500',
       ];
       // Slow enough to cancel mid-plan; the resume below runs at the default speed.
       const first = runCli([...args, '--concurrency', '2'], { SLOTSHIFT_LOG_LEVEL: 'warn' });
@@ -105,6 +109,7 @@ describe('apply: saved plans, cancel and extra workers', () => {
           queue.url,
           '--yes',
           '--no-workers',
+          ...['--max-moves', '1500'],
         ]);
         await waitForPlanProgress(queue.url, 30);
         w1.kill('SIGKILL');

@@ -226,6 +226,10 @@ describe('slotshift apply survives kill -9 at every protocol step', () => {
           '--yes',
           '--concurrency',
           '4',
+          // The kill comes within the first 40 slots; the re-run moving all 5,462 took most of each
+          // test's 25-35 s.
+          '--max-moves',
+          '1500',
         ];
         const killed = await runCli(args, { SLOTSHIFT_FAULT: `${step}:${n}`, SLOTSHIFT_LOG_LEVEL: 'warn' });
         expect(killed.signal, killed.stderr).toBe('SIGKILL');
