@@ -2,7 +2,8 @@
  * The daemon's lifecycle. `starting` until the first round; `idle` when there is nothing to move
  * (or another daemon holds the lease, or planning is held by POST /cancel / a paused queue);
  * `waiting-window` when a plan's window is closed; `enqueued` while a plan's slots move;
- * `draining` while a cancelled plan's (or, on shutdown, the workers') slots in flight finish;
+ * `draining` while a cancelled plan's (or, on shutdown, the workers') slots in flight finish, or,
+ * for up to 30 s, while slots found open before planning close (a lost plan's last slots);
  * `stopped` once everything is closed.
  */
 export type DaemonState = 'starting' | 'idle' | 'waiting-window' | 'enqueued' | 'draining' | 'stopped';

@@ -12,6 +12,7 @@ import {
   currentEndpoints,
   OrphanSweeper,
   type PlannedMaster,
+  type SlotEndpoint,
   type SlotMoveSpec,
   verifyMovedKeys,
   type KeyComparer,
@@ -84,10 +85,18 @@ const CANCEL_CHECK_MS = 200;
 const KEEP_DIGESTS_WAIT_MS = 5_000;
 /**
  * How long the slots of a node that does not answer wait after a failed attempt before they try it
- * again (see rereadEndpoints), and how often the wait asks whether it answers or was replaced.
+ * again (see rereadNode), and how often the wait asks whether it answers or was replaced.
  */
 const REREAD_HOLD_MS = 5_000;
 const REREAD_POLL_MS = 200;
+/** How long a node's ROLE may take before the re-read counts it as not answering. */
+const PROBE_MS = 1_000;
+/**
+ * The most a slot waits for the re-reads of its nodes: a hold, a demotion wait (up to 10 s) and a
+ * takeover of a dead target's replica (up to 5 s). A node that accepts connections and never
+ * answers would otherwise hold its slots for good.
+ */
+const GATE_MAX_MS = 20_000;
 
 /**
  * The digests earlier attempts kept (one JSON array of [key, digest] pairs per batch); later batches
@@ -190,60 +199,69 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     }
   };
 
+  /** Where a slot moves from and to now: the plan's nodes, or the masters that replaced them. */
+  const plannedNow = (data: SlotJobData): SlotMoveSpec => ({
+    slot: data.slot,
+    from: failedOver.get(data.from.id) ?? data.from,
+    to: failedOver.get(data.to.id) ?? data.to,
+  });
+  /** The node's role (`master`, `slave`), or null when it does not answer within a second. */
+  const roleOf = async (node: SlotEndpoint): Promise<string | null> => {
+    const asked = pool.get(node).then(async (r) => ((await r.call('ROLE')) as unknown[])[0]);
+    const role = await settleWithin(asked, PROBE_MS).catch(() => null);
+    return typeof role === 'string' ? role : null;
+  };
+
   /**
-   * Endpoint re-reads started by a failed attempt, by planned node id. Only a retry reads the
-   * endpoints itself (currentEndpoints), and it comes after a backoff: after a failover of a source,
-   * each of its queued slots failed its first attempt on the old master before one retry named the
-   * new one (2,619 failed attempts of about 2,700 slots in apply-failover-source.test.ts). The slots
-   * of the failed attempt's two nodes now wait for one re-read instead, and start on the new master.
+   * Re-reads of one node's current master, started by a failed attempt, by planned node id. Only a
+   * retry reads the endpoints itself (currentEndpoints), and it comes after a backoff: after a
+   * failover of a source, each of its queued slots failed its first attempt on the old master
+   * before one retry named the new one (2,619 failed attempts of about 2,700 slots in
+   * apply-failover-source.test.ts). The slots of that node now wait for one re-read instead
+   * (at most GATE_MAX_MS), and start on the new master.
    */
   const rereads = new Map<string, Promise<void>>();
-  const rereadEndpoints = (
+  let closing = false;
+  const rereadNode = (
     data: SlotJobData,
-    planned: SlotMoveSpec,
+    side: 'from' | 'to',
     masters: readonly PlannedMaster[],
     log: Logger,
   ): void => {
-    if (rereads.has(data.from.id) || rereads.has(data.to.id)) return;
+    const inPlan = data[side];
+    if (rereads.has(inPlan.id)) return;
     const running: Promise<void> = (async () => {
       const holdUntil = Date.now() + REREAD_HOLD_MS;
-      for (;;) {
-        const now = await currentEndpoints(pool, planned, masters, log);
-        let replaced = false;
-        for (const [inPlan, assumed, current] of [
-          [data.from, planned.from, now.from],
-          [data.to, planned.to, now.to],
-        ] as const) {
-          if (assumed.id === current.id) continue;
-          // As a retry does: nothing moves to or from the new master before the old one agrees.
+      while (!closing) {
+        const planned = plannedNow(data);
+        const assumed = planned[side];
+        const current = (await currentEndpoints(pool, planned, masters, log))[side];
+        if (current.id !== assumed.id) {
+          // As a retry does: nothing moves to or from the new master before the old one agrees,
+          // and a view that lags (naming a replica as master) is not taken for a failover.
           await awaitDemotion(pool, data.slot, assumed, current);
-          noteMasterOf(inPlan, current, log);
-          replaced = true;
+          if ((await roleOf(current)) === 'master') noteMasterOf(inPlan, current, log);
+          return;
         }
-        if (replaced || Date.now() > holdUntil) return;
-        // Nothing failed over (yet). While a node does not answer (killed, before its replica is
-        // elected) each slot of it would fail the same way and spend an attempt: 646 failed
+        // Nothing failed over (yet). While the node does not answer (killed, before its replica is
+        // elected) each of its slots would fail the same way and spend an attempt: 646 failed
         // attempts in 5 s in apply-source-killed.test.ts. They wait until it answers, a replica
         // takes its place, or the hold ends.
-        const answering = await Promise.all(
-          [now.from, now.to].map(async (node) => (await pool.get(node)).call('PING')),
-        ).then(
-          () => true,
-          () => false,
-        );
-        if (answering) return;
+        if (Date.now() > holdUntil || (await roleOf(current)) !== null) return;
         await new Promise((r) => setTimeout(r, REREAD_POLL_MS));
       }
     })()
-      // The slot's own retry reads the endpoints again and fails with the reason if it must.
+      // The slots' own retries read the endpoints again and fail with the reason if they must.
       .catch((err: unknown) =>
-        log.debug({ err }, 'could not re-read where the slot moves after a failed attempt'),
+        log.warn(
+          { node: inPlan.id, err },
+          'could not re-read which master serves a node after a failed attempt',
+        ),
       )
       .finally(() => {
-        for (const id of [data.from.id, data.to.id]) if (rereads.get(id) === running) rereads.delete(id);
+        if (rereads.get(inPlan.id) === running) rereads.delete(inPlan.id);
       });
-    rereads.set(data.from.id, running);
-    rereads.set(data.to.id, running);
+    rereads.set(inPlan.id, running);
   };
   const watcher = new WriteWatcher(options.cluster, options.log);
 
@@ -315,7 +333,15 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     });
     // Before the cancel check and before taking places: a re-read may name another master for one
     // of this slot's nodes, or hold the slot while one of them does not answer.
-    await Promise.all([rereads.get(data.from.id), rereads.get(data.to.id)]);
+    const gate = [rereads.get(data.from.id), rereads.get(data.to.id)].filter((r) => r !== undefined);
+    if (gate.length > 0) {
+      await settleWithin(Promise.all(gate), GATE_MAX_MS);
+      if (closing) {
+        // Stopping (Ctrl-C, SIGTERM): a slot held at the gate has not started, and must not now.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+    }
     if (await cancelled(keys.cancel)) {
       // Debug, not info: a cancel or a window's end skips every waiting slot within a moment (864
       // lines in 0.3 s); apply's summary and the daemon's 'window closed' line say it once.
@@ -359,8 +385,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     };
     /** The slot's places went back (at its close when verified, else with its record); otherwise `finally` gives them. */
     let released = false;
-    /** Where this attempt moves the slot from and to, as the plan and known failovers have it. */
-    let attempted: { planned: SlotMoveSpec; masters: readonly PlannedMaster[] } | null = null;
+    /** The plan's masters, once this attempt has read them. */
+    let attemptMasters: readonly PlannedMaster[] | null = null;
     try {
       let undigested = 0;
       // An earlier attempt may have moved keys before it failed (a failover of the target, a timeout
@@ -373,18 +399,14 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
         : {};
       for (const [k, d] of Object.entries(carried)) expected.set(k, d);
 
-      const planned = {
-        slot: data.slot,
-        from: failedOver.get(data.from.id) ?? data.from,
-        to: failedOver.get(data.to.id) ?? data.to,
-      };
+      const planned = plannedNow(data);
       // A retry may follow a failover of the source or target: move between their current masters,
       // and remember the new master for the other slots of this worker.
       const [masters, migratorOptions] = await Promise.all([
         plannedMasters(data.planId),
         planOptions(data.planId),
       ]);
-      attempted = { planned, masters };
+      attemptMasters = masters;
       let move: typeof planned = planned;
       if (job.attemptsMade > 0) {
         // A retry may also follow a dead target's slots left without a live owner, which takes the
@@ -474,12 +496,12 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       const attempt = job.attemptsMade + 1;
       const attempts = job.opts.attempts ?? 1;
       const retried = attempt < attempts && !(isSlotshiftError(e) && !e.retryable);
-      if (retried && attempted) {
-        rereadEndpoints(data, attempted.planned, attempted.masters, log);
+      if (retried && attemptMasters) {
+        for (const side of ['from', 'to'] as const) rereadNode(data, side, attemptMasters, log);
       }
       // slotshift's own errors say what happened in their message; their stack says nothing more,
       // and a failover mid-plan fails each slot of the node in flight (2,600 lines of stack in a test
-      // when every queued slot of it failed once, before rereadEndpoints).
+      // when every queued slot of it failed once, before rereadNode).
       log.warn(
         { ...(isSlotshiftError(e) ? { error: e.message, kind: e.name } : { err: e }), attempt, attempts },
         retried ? `slot move failed (attempt ${attempt} of ${attempts}); retrying` : 'slot move failed',
@@ -560,6 +582,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
   return {
     worker,
     close: async () => {
+      closing = true;
       // With the queue Redis away, BullMQ's graceful close and every QUIT wait in ioredis's offline
       // queue for a connection that may never come back: a daemon stopped then, with no slot in
       // flight, waited out --stop-timeout and exited 1. The slots in flight are waited for here
@@ -570,6 +593,8 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       await presence.close(reachable);
       await Promise.all([...migrators.values()].map((m) => m.flush()));
       await watcher.close();
+      // A re-read outliving the worker would open connections after pool.close().
+      await settleWithin(Promise.all([...rereads.values()]), GATE_MAX_MS);
       await pool.close();
       if (reachable) await Promise.all([queueRedis.quit(), bullRedis.quit()]);
       else for (const r of [queueRedis, bullRedis]) r.disconnect();
