@@ -67,7 +67,10 @@ describe('slotshift daemon: a queue Redis back without its data', () => {
         );
         // BullMQ's complaints about the vanished jobs are warnings naming the job, not errors.
         const errors = logged.filter((l) => l.level >= 50);
-        expect(errors.map((l) => l.msg), JSON.stringify(errors).slice(0, 3000)).toEqual([]);
+        expect(
+          errors.map((l) => l.msg),
+          JSON.stringify(errors).slice(0, 3000),
+        ).toEqual([]);
       } finally {
         await daemon.stop();
       }
