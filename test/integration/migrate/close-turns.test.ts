@@ -14,13 +14,30 @@ import {
   type LocalNode,
 } from '../../harness/index.js';
 
-/** "configEpoch collision" lines in every server's log (Redis writes them at verbose level only). */
-function epochCollisions(cluster: LocalCluster): number {
-  let n = 0;
-  for (const f of readdirSync(cluster.dir).filter((name) => name.endsWith('.log'))) {
-    n += (readFileSync(join(cluster.dir, f), 'utf8').match(/configEpoch collision/g) ?? []).length;
-  }
-  return n;
+/**
+ * "configEpoch collision" lines in every server's log (Redis writes them at verbose level only),
+ * each prefixed with its log file, which names the node's port.
+ */
+function epochCollisions(cluster: LocalCluster): string[] {
+  return readdirSync(cluster.dir)
+    .filter((name) => name.endsWith('.log'))
+    .flatMap((f) =>
+      readFileSync(join(cluster.dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('configEpoch collision'))
+        .map((l) => `${f}: ${l}`),
+    );
+}
+
+/**
+ * The collisions since `before` (0 expected), with what tells them apart on failure: which nodes
+ * collided, at which epoch, and each node's port and id (a CI run at 7a43850 counted 5 collisions
+ * in the shared-turns case, and the count alone said nothing about which closes collided).
+ */
+function collisionsSince(cluster: LocalCluster, before: number): { count: number; story: string } {
+  const lines = epochCollisions(cluster).slice(before);
+  const nodes = cluster.nodes.map((n) => `${n.kind} ${n.port} ${n.id.slice(0, 8)}`);
+  return { count: lines.length, story: [...lines, '--- nodes', ...nodes].join('\n') };
 }
 
 /**
@@ -52,8 +69,8 @@ describe('closes on several targets at once', () => {
     pairs: ReadonlyArray<readonly [LocalNode, LocalNode, Migrator]>,
     skip: number,
     perPair: number,
-  ): Promise<number> {
-    const before = epochCollisions(cluster);
+  ): Promise<{ count: number; story: string }> {
+    const before = epochCollisions(cluster).length;
     await Promise.all(
       pairs.map(async ([from, to, migrator]) => {
         const owned = topology.nodes.find((n) => n.id === from.id)!.slots;
@@ -72,7 +89,7 @@ describe('closes on several targets at once', () => {
     await Promise.all(pairs.map(([, , m]) => m.flush()));
     // Collisions are settled by gossip within a few hundred ms of the last close.
     await new Promise((r) => setTimeout(r, 1_000));
-    return epochCollisions(cluster) - before;
+    return collisionsSince(cluster, before);
   }
 
   it('leave no two masters with the same config epoch: Redis logs no collision', async () => {
@@ -90,7 +107,8 @@ describe('closes on several targets at once', () => {
       [b!, y!, migrator],
       [c!, z!, migrator],
     ] as const;
-    expect(await moveThreePairs(topology, pairs, 0, 300)).toBe(0);
+    const { count, story } = await moveThreePairs(topology, pairs, 0, 300);
+    expect(count, story).toBe(0);
   }, 120_000);
 
   it('across processes too: migrators sharing turns through the queue Redis', async () => {
@@ -115,7 +133,8 @@ describe('closes on several targets at once', () => {
         [b!, y!, migrator(new QueueCloseTurns(redis, planKeys('q', 'p')))],
         [c!, z!, migrator(new QueueCloseTurns(redis, planKeys('q', 'p')))],
       ] as const;
-      expect(await moveThreePairs(topology, pairs, 300, 300)).toBe(0);
+      const { count, story } = await moveThreePairs(topology, pairs, 300, 300);
+      expect(count, story).toBe(0);
     } finally {
       redis.disconnect();
     }
