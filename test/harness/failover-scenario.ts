@@ -178,16 +178,14 @@ export async function failoverDuringApply(
       // moves: the failover lands after 300, and the full plan's remainder took half of each test.
       const planFile = join(cluster.dir, 'plan.json');
       const planned = await runCli([
-        ...[
-          'plan',
-          '--seed',
-          cluster.seeds[0]!,
-          '--use-empty-masters',
-          '--max-moves',
-          '4500',
-          '-o',
-          planFile,
-        ],
+        'plan',
+        '--seed',
+        cluster.seeds[0]!,
+        '--use-empty-masters',
+        '--max-moves',
+        '4500',
+        '-o',
+        planFile,
       ]);
       expect(planned.code, planned.stderr).toBe(0);
       const moves = (
@@ -245,9 +243,9 @@ export async function failoverDuringApply(
         const errors = result.stderr.split('\n').filter((l) => /"level":(50|60)/.test(l));
         expect(errors, loss + applyOutcome(result)).toEqual([]);
         expect(result.code, loss + applyOutcome(result)).toBe(0);
-        // A failed attempt makes the slots of its nodes wait for the failover (rereadEndpoints):
-        // before, every queued slot of the node failed once (2,619 and 2,644 failed attempts with a
-        // source failed over or killed; now 9–90, about 2,700 slots in all).
+        // A failed attempt makes the slots of its node wait for the failover (rereadNode in
+        // slot-worker.ts): before, every queued slot of the node failed once (2,619 and 2,644 failed
+        // attempts with a source failed over or killed; now 7–43, of about 2,700 slots).
         const failedAttempts = result.stderr.split('\n').filter((l) => l.includes('"msg":"slot move failed'));
         expect(failedAttempts.length, failedAttempts.slice(-5).join('\n')).toBeLessThan(500);
         const t = await expectSettled(cluster);
