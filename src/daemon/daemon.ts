@@ -370,7 +370,7 @@ export async function startDaemon(input: DaemonOptions): Promise<Daemon> {
     }
     const open = countOpenSlots(openSlots(topology));
     if (open === 0) openSeenAt = null;
-    else if (files.some((f) => windowOf(f, now).open)) {
+    else if (windows.some((w) => w.open)) {
       openSeenAt ??= now.getTime();
       if (now.getTime() - openSeenAt < OPEN_SLOTS_GRACE_MS) {
         // Past the grace, planning below fails with the open slots and how to close them.

@@ -290,6 +290,8 @@ async function applyPlan(
   await worker?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  /** What to run to resume or finish the plan. */
+  const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
   if (followed === QUEUE_AWAY || followed === PLAN_LOST) {
     await planQueue.disconnect();
     const at = queueAddress(queueUrl);
@@ -297,19 +299,13 @@ async function applyPlan(
       followed === QUEUE_AWAY
         ? [
             `the queue Redis at ${at} did not answer, and what was moved is recorded there. `,
-            (again: string) => `Once the queue Redis answers, run ${again} to resume.`,
+            `Once the queue Redis answers, run ${again} to resume.`,
           ]
         : [
             `the queue Redis at ${at} no longer holds the plan (restarted without its data?), so no slot of it can move. `,
-            (again: string) => `Run ${again} to plan the rest from the cluster as it is now.`,
+            `Run ${again} to plan the rest from the cluster as it is now.`,
           ];
-    return stoppedWithoutQueue(why, then, {
-      connection,
-      seeds,
-      planned: planMasters(topology),
-      log,
-      file: flags.file,
-    });
+    return stoppedWithoutQueue(why, then, connection, seeds, planMasters(topology), log);
   }
   const final = await planQueue.progress(plan.planId, jobs.length);
   const failures = await planQueue.failures(plan.planId);
@@ -396,7 +392,6 @@ async function applyPlan(
     );
   }
   if (!complete) {
-    const again = flags.file ? `slotshift apply -f ${flags.file}` : 'the same slotshift apply command';
     process.stdout.write(
       `not every slot moved; ${leftOpen.length ? 'close the open slots above, then run' : 'no slot is left open. Run'} ${again} to resume.\n`,
     );
@@ -424,24 +419,19 @@ function reportOpenSlots(leftOpen: readonly OpenSlot[], log: Logger): void {
  * The end of an apply stopped without its queue Redis (away, or back without the plan): what was
  * done is not to be read there, so only the cluster is, for slots left open. The slots in flight
  * closed on the cluster before the workers stopped (they do not wait for the queue Redis to close).
- * `why` says what happened; `then` how to go on, given the command to run again.
+ * `why` says what happened; `then` how to go on.
  */
 async function stoppedWithoutQueue(
   why: string,
-  then: (again: string) => string,
-  at: {
-    connection: ConnectionOptions;
-    seeds: readonly NodeAddress[];
-    planned: readonly PlannedMaster[];
-    log: Logger;
-    file: string | undefined;
-  },
+  then: string,
+  connection: ConnectionOptions,
+  seeds: readonly NodeAddress[],
+  planned: readonly PlannedMaster[],
+  log: Logger,
 ): Promise<number> {
-  const { connection, seeds, planned, log, file } = at;
   const after = await handOverAndReadAfter(connection, seeds, planned, log);
   const leftOpen = after ? openSlots(after.topology) : [];
   reportOpenSlots(leftOpen, log);
-  const again = file ? `slotshift apply -f ${file}` : 'the same slotshift apply command';
   const open = countOpenSlots(leftOpen);
   process.stdout.write(
     `stopped with the plan unfinished: ${why}` +
@@ -450,7 +440,7 @@ async function stoppedWithoutQueue(
           ? `${plural(open, 'slot')} left open: \`${fixCommand(seeds)}\` closes ${open === 1 ? 'it' : 'them'}. `
           : 'No slot is left open. '
         : 'The cluster could not be read to check for open slots (`slotshift status` shows them). ') +
-      `${then(again)}\n`,
+      `${then}\n`,
   );
   return EXIT_INCOMPLETE;
 }
