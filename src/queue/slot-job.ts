@@ -120,6 +120,8 @@ export const nodeLimitKey = (queueName: string, nodeId: string, role: 'source' |
   `${queueName}:slotshift:node:${nodeId}:${role}`;
 /** Sorted set of the slot-worker processes alive on a queue (see WorkerPresence). */
 export const workerProcessesKey = (queueName: string): string => `${queueName}:slotshift:worker-processes`;
+/** Hash: BullMQ worker id → the machine and pid of the process running it (see reclaimDeadWorkersJobs). */
+export const workerOwnersKey = (queueName: string): string => `${queueName}:slotshift:worker-owners`;
 /**
  * Lua that sets `now` to the queue server's clock in ms: leases and heartbeats are judged by one
  * clock, so workers on hosts with skewed clocks agree.

@@ -23,6 +23,7 @@ import { SlotBookkeeping } from './slot-bookkeeping.js';
 import { TIMED_OUT, settleWithin } from './settle-within.js';
 import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
+import { forgetWorker, reclaimDeadWorkersJobs } from './dead-workers.js';
 import {
   MOVE_SLOT_JOB,
   planKeys,
@@ -97,6 +98,11 @@ const PROBE_MS = 1_000;
  * answers would otherwise hold its slots for good.
  */
 const GATE_MAX_MS = 20_000;
+/**
+ * The worker starts after this long even when the look for a killed process's jobs has not answered
+ * (the queue Redis slow or away): those jobs then wait for their locks, as they did before the look.
+ */
+const RECLAIM_MAX_MS = 2_000;
 
 /**
  * The digests earlier attempts kept (one JSON array of [key, digest] pairs per batch); later batches
@@ -528,7 +534,15 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     stalledInterval: 5_000,
     // A slot re-run after a crash is safe (migrateSlot resumes from any step), so stalls are not failures.
     maxStalledCount: 10,
-    autorun: true,
+    // Started below, once the jobs a killed process on this machine left active are put up for the
+    // first stalled check.
+    autorun: false,
+  });
+  void settleWithin(
+    reclaimDeadWorkersJobs(queueRedis, worker, options.queueName, options.log),
+    RECLAIM_MAX_MS,
+  ).then(() => {
+    if (!closing) worker.run().catch((e: unknown) => worker.emit('error', e as Error));
   });
   worker.on('failed', (job, err) => {
     if (!job || job.name !== MOVE_SLOT_JOB) return;
@@ -591,6 +605,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       if (!reachable) await Promise.all([...onTheCluster]);
       await worker.close(!reachable);
       await presence.close(reachable);
+      if (reachable) await forgetWorker(queueRedis, worker, options.queueName);
       await Promise.all([...migrators.values()].map((m) => m.flush()));
       await watcher.close();
       // A re-read outliving the worker would open connections after pool.close().

@@ -262,8 +262,13 @@ describe('slotshift apply survives kill -9 at every protocol step', () => {
           );
           expect(onTarget.some((k) => k > 0)).toBe(true);
         }
-        const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'warn' });
+        const resumed = await runCli(args, { SLOTSHIFT_LOG_LEVEL: 'info' });
         expect(resumed.stdout).toContain('resuming unfinished plan');
+        // The killed process's slots in flight were taken back at once, not after their locks
+        // expired (10-15 s of every resume before).
+        expect(resumed.stderr).toMatch(
+          /"jobs":[1-9]\d*,"pids":\[\d+\],"msg":"slot jobs of a killed process on this machine go back/,
+        );
         expect(resumed.code).toBe(0);
         await expectSettled(cluster);
         expect(await missingLoadedKeys(cluster, 'kill', 60_000)).toEqual([]);
