@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openSlots, parseClusterNodes } from '../../../src/cluster/index.js';
+import { infoNumber, openSlots, parseClusterNodes } from '../../../src/cluster/index.js';
 import {
   expectSettled,
   runCli,
@@ -235,6 +235,16 @@ describe('slotshift fix', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `${tag}:${i}`);
     const ck = cluster.connect(keeper);
     for (const k of keys) await ck.set(k, k);
+    // The file's earlier moves bumped config epochs. A claimant that has not heard the last bump
+    // (gossip is slow on a loaded machine) bumps below or onto the keeper's epoch: a claim the
+    // third master never follows, or a collision the keeper, having forgotten the claimant, never
+    // settles. A CI run timed out below that way (2026-11-27).
+    await waitFor('every node to know the same current epoch', 10_000, async () => {
+      const epochs = await Promise.all(
+        cluster.nodes.map(async (n) => infoNumber(await call(n, 'CLUSTER', 'INFO'), 'cluster_current_epoch')),
+      );
+      return new Set(epochs).size === 1;
+    });
     // A dispute Redis does not settle by itself: the keeper forgets the claimant, so it ignores
     // the UPDATE messages that would make it give up the slot and delete its keys. Without the
     // claimant's slots in its view, it must still serve the slot for the keys to move into it.
