@@ -10,7 +10,7 @@ import { shareReplies, type Reply } from './redis-reply-error.js';
  * for 400 ms after each close gave collisions in 3 of 6 runs, and a CI run counted 5. It only holds
  * turns while a target has not heard, which takes a few ms when all is well.
  */
-export const HEAR_WAIT_MS = 2_000;
+const HEAR_WAIT_MS = 2_000;
 
 /**
  * Turns shared with other processes moving slots of the same cluster (`slotshift worker` on other
