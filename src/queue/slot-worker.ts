@@ -23,7 +23,7 @@ import { SlotBookkeeping } from './slot-bookkeeping.js';
 import { TIMED_OUT, settleWithin } from './settle-within.js';
 import { queueMovedTo } from './queue-placement.js';
 import { QueueCloseTurns, WorkerPresence } from './shared-close-turns.js';
-import { forgetWorker, reclaimDeadWorkersJobs } from './dead-workers.js';
+import { forgetWorker, reclaimDeadWorkersJobs, recordWorker, watchDeadWorkers } from './dead-workers.js';
 import {
   MOVE_SLOT_JOB,
   planKeys,
@@ -103,6 +103,8 @@ const GATE_MAX_MS = 20_000;
  * (the queue Redis slow or away): those jobs then wait for their locks, as they did before the look.
  */
 const RECLAIM_MAX_MS = 2_000;
+/** How often a running worker looks for killed worker processes on its machine (watchDeadWorkers). */
+const DEAD_WORKERS_EVERY_MS = 2_000;
 
 /**
  * The digests earlier attempts kept (one JSON array of [key, digest] pairs per batch); later batches
@@ -539,11 +541,20 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     autorun: false,
   });
   void settleWithin(
-    reclaimDeadWorkersJobs(queueRedis, worker, options.queueName, options.log),
+    recordWorker(queueRedis, worker, options.queueName).then(() =>
+      reclaimDeadWorkersJobs(queueRedis, worker, options.queueName, options.log),
+    ),
     RECLAIM_MAX_MS,
   ).then(() => {
     if (!closing) worker.run().catch((e: unknown) => worker.emit('error', e as Error));
   });
+  const stopDeadWorkersWatch = watchDeadWorkers(
+    queueRedis,
+    worker,
+    options.queueName,
+    options.log,
+    DEAD_WORKERS_EVERY_MS,
+  );
   worker.on('failed', (job, err) => {
     if (!job || job.name !== MOVE_SLOT_JOB) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -597,6 +608,7 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
     worker,
     close: async () => {
       closing = true;
+      stopDeadWorkersWatch();
       // With the queue Redis away, BullMQ's graceful close and every QUIT wait in ioredis's offline
       // queue for a connection that may never come back: a daemon stopped then, with no slot in
       // flight, waited out --stop-timeout and exited 1. The slots in flight are waited for here

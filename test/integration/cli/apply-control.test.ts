@@ -91,13 +91,16 @@ describe('apply: saved plans, cancel and extra workers', () => {
     await withClusterAndQueue({ masters: 2, emptyMasters: 1 }, async (cluster, queue) => {
       const startWorker = (concurrency: string) =>
         spawn(process.execPath, [BIN, 'worker', '--queue', queue.url, '--concurrency', concurrency], {
-          stdio: 'ignore',
-          env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, SLOTSHIFT_LOG_LEVEL: 'info' },
         });
-      // The killed worker holds slots in flight; the other takes them over once their locks expire,
-      // and is quick enough to finish the plan well within the test's time.
+      // The killed worker holds slots in flight; the other, on the same machine, sees that its
+      // process is gone and takes them over without waiting for their locks to expire.
       const w1 = startWorker('2');
       const w2 = startWorker('16');
+      let w2Log = '';
+      w2.stderr.on('data', (d: Buffer) => (w2Log += d.toString()));
+      w1.stderr.resume();
       try {
         await loadStrings(cluster, { keys: 60_000, prefix: 'wk' });
         const follower = runCli([
@@ -116,6 +119,9 @@ describe('apply: saved plans, cancel and extra workers', () => {
         const r = await follower;
         expect(r.code).toBe(0);
         expect(r.stdout).toMatch(/([\d,]+) of \1 slots moved/);
+        expect(w2Log).toContain(
+          `"pids":[${w1.pid}],"msg":"slot jobs of a killed process on this machine go back`,
+        );
         await expectSettled(cluster);
         expect(await missingLoadedKeys(cluster, 'wk', 60_000)).toEqual([]);
       } finally {

@@ -6,7 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { reclaimDeadWorkersJobs } from '../../../src/queue/dead-workers.js';
+import { recordWorker, reclaimDeadWorkersJobs, watchDeadWorkers } from '../../../src/queue/dead-workers.js';
 import { useRedis } from '../../harness/index.js';
 
 const LOCK_MS = 30_000;
@@ -23,13 +23,13 @@ function holdingWorker(url: string, queueName: string): { child: ChildProcess; t
     import { Worker } from 'bullmq';
     import { Redis } from 'ioredis';
     import { pino } from 'pino';
-    import { reclaimDeadWorkersJobs } from ${JSON.stringify(DEAD_WORKERS.href)};
+    import { recordWorker } from ${JSON.stringify(DEAD_WORKERS.href)};
     const connection = new Redis(${JSON.stringify(url)}, { maxRetriesPerRequest: null });
     const worker = new Worker(${JSON.stringify(queueName)}, async (job) => {
       process.stdout.write(job.id + '\\n');
       await new Promise(() => undefined);
     }, { connection, concurrency: 1, lockDuration: ${LOCK_MS}, autorun: false });
-    await reclaimDeadWorkersJobs(connection, worker, ${JSON.stringify(queueName)}, pino({ level: 'silent' }));
+    await recordWorker(connection, worker, ${JSON.stringify(queueName)});
     void worker.run();
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
@@ -89,6 +89,7 @@ describe('jobs of a killed worker process on this machine', () => {
       () => next.close(),
       () => connection.quit(),
     );
+    await recordWorker(connection, next, queueName);
     await reclaimDeadWorkersJobs(connection, next, queueName, pino({ level: 'silent' }));
     void next.run();
     while (!ran.includes(killedJob) && Date.now() - started < LOCK_MS / 2)
@@ -102,5 +103,48 @@ describe('jobs of a killed worker process on this machine', () => {
     expect(await redis.exists(`bull:${queueName}:${liveJob}:lock`)).toBe(1);
     // The killed worker's record is gone; the live one's and the new one's remain.
     expect(Object.keys(await redis.hgetall(`${queueName}:slotshift:worker-owners`))).toHaveLength(2);
+  });
+
+  it('go back to the queue while another worker of this machine runs, within its stalled-check interval', async () => {
+    const queueName = 'watch';
+    const redis = new Redis(url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection: redis });
+    closers.push(
+      () => queue.close(),
+      () => redis.quit(),
+    );
+    // The running worker starts first, with nothing to do; then a process takes the only job.
+    const ran: string[] = [];
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    const running = new Worker(
+      queueName,
+      (job) => {
+        ran.push(job.id!);
+        return Promise.resolve();
+      },
+      { connection, concurrency: 4, lockDuration: LOCK_MS, stalledInterval: 2_000, autorun: false },
+    );
+    await recordWorker(connection, running, queueName);
+    void running.run();
+    const stopWatch = watchDeadWorkers(connection, running, queueName, pino({ level: 'silent' }), 200);
+    closers.push(
+      () => Promise.resolve(stopWatch()),
+      () => running.close(),
+      () => connection.quit(),
+    );
+    const killed = holdingWorker(url, queueName);
+    children.push(killed.child);
+    // Only once the holding worker has registered and waits for jobs, so the running one cannot take it.
+    await running.pause();
+    await queue.add('slot', {}, { jobId: 'held' });
+    expect(await killed.took).toBe('held');
+    running.resume();
+    killed.child.kill('SIGKILL');
+    await once(killed.child, 'exit');
+    const started = Date.now();
+    while (!ran.includes('held') && Date.now() - started < LOCK_MS / 2)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(ran).toEqual(['held']);
+    expect(Date.now() - started).toBeLessThan(LOCK_MS / 2);
   });
 });
