@@ -27,7 +27,7 @@ describe('slotshift daemon: schedule windows', () => {
         'scale-out',
         [
           'useEmptyMasters: true',
-          `weights: { '${empty.addr}': 0.3 }`,
+          `weights: { '${empty.addr}': 0.15 }`,
           'limits: { maxPerNode: 1, latencyBudgetMs: 5 }',
           "window: { cron: '*/6 * * * * *', duration: 3s, timezone: UTC }",
         ].join('\n'),
@@ -140,8 +140,9 @@ describe('slotshift daemon: schedule windows', () => {
       expect(finished!.msg).toContain(`${finalPlan.done} of ${finalPlan.total} slots moved`);
       const t = await expectSettled(cluster);
       const share = slotCount(masters(t).find((m) => m.addr === empty.addr)!.slots);
-      // weight 0.3 of 3.3: about 1489 slots, within the 2% threshold band.
-      expect(share).toBeGreaterThan(1400);
+      // weight 0.15 of 3.15: about 780 slots, within the 2% threshold band. (0.3 until 2026-11-27:
+      // twice the slots, and 65 s of a CI run, for the same behaviour.)
+      expect(share).toBeGreaterThan(740);
       expect(await missingLoadedKeys(cluster, 'win', KEYS)).toEqual([]);
       console.log(`window test: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
