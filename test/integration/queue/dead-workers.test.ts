@@ -54,15 +54,37 @@ describe('jobs of a killed worker process on this machine', () => {
     for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.all(closers.splice(0).map((close) => close()));
   });
-
-  it('go back to the queue when the next worker starts, long before their locks expire; a live process keeps its job', async () => {
-    const queueName = 'reclaim';
+  const openQueue = (queueName: string): { redis: Redis; queue: Queue } => {
     const redis = new Redis(url, { maxRetriesPerRequest: null });
     const queue = new Queue(queueName, { connection: redis });
     closers.push(
       () => queue.close(),
       () => redis.quit(),
     );
+    return { redis, queue };
+  };
+  /** A worker of this process that records the jobs it runs (and finishes them at once); not started. */
+  const recordingWorker = (queueName: string, stalledInterval: number): { worker: Worker; ran: string[] } => {
+    const ran: string[] = [];
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    const worker = new Worker(
+      queueName,
+      (job) => {
+        ran.push(job.id!);
+        return Promise.resolve();
+      },
+      { connection, concurrency: 4, lockDuration: LOCK_MS, stalledInterval, autorun: false },
+    );
+    closers.push(
+      () => worker.close(),
+      () => connection.quit(),
+    );
+    return { worker, ran };
+  };
+
+  it('go back to the queue when the next worker starts, long before their locks expire; a live process keeps its job', async () => {
+    const queueName = 'reclaim';
+    const { redis, queue } = openQueue(queueName);
     await queue.add('slot', {}, { jobId: 'first' });
     const live = holdingWorker(url, queueName);
     children.push(live.child);
@@ -75,22 +97,9 @@ describe('jobs of a killed worker process on this machine', () => {
     await once(killed.child, 'exit');
 
     const started = Date.now();
-    const ran: string[] = [];
-    const connection = new Redis(url, { maxRetriesPerRequest: null });
-    const next = new Worker(
-      queueName,
-      (job) => {
-        ran.push(job.id!);
-        return Promise.resolve();
-      },
-      { connection, concurrency: 4, lockDuration: LOCK_MS, stalledInterval: LOCK_MS, autorun: false },
-    );
-    closers.push(
-      () => next.close(),
-      () => connection.quit(),
-    );
-    await recordWorker(connection, next, queueName);
-    await reclaimDeadWorkersJobs(connection, next, queueName, pino({ level: 'silent' }));
+    const { worker: next, ran } = recordingWorker(queueName, LOCK_MS);
+    await recordWorker(redis, next, queueName);
+    await reclaimDeadWorkersJobs(redis, next, queueName, pino({ level: 'silent' }));
     void next.run();
     while (!ran.includes(killedJob) && Date.now() - started < LOCK_MS / 2)
       await new Promise((r) => setTimeout(r, 50));
@@ -107,31 +116,13 @@ describe('jobs of a killed worker process on this machine', () => {
 
   it('go back to the queue while another worker of this machine runs, within its stalled-check interval', async () => {
     const queueName = 'watch';
-    const redis = new Redis(url, { maxRetriesPerRequest: null });
-    const queue = new Queue(queueName, { connection: redis });
-    closers.push(
-      () => queue.close(),
-      () => redis.quit(),
-    );
+    const { redis, queue } = openQueue(queueName);
     // The running worker starts first, with nothing to do; then a process takes the only job.
-    const ran: string[] = [];
-    const connection = new Redis(url, { maxRetriesPerRequest: null });
-    const running = new Worker(
-      queueName,
-      (job) => {
-        ran.push(job.id!);
-        return Promise.resolve();
-      },
-      { connection, concurrency: 4, lockDuration: LOCK_MS, stalledInterval: 2_000, autorun: false },
-    );
-    await recordWorker(connection, running, queueName);
+    const { worker: running, ran } = recordingWorker(queueName, 2_000);
+    await recordWorker(redis, running, queueName);
     void running.run();
-    const stopWatch = watchDeadWorkers(connection, running, queueName, pino({ level: 'silent' }), 200);
-    closers.push(
-      () => Promise.resolve(stopWatch()),
-      () => running.close(),
-      () => connection.quit(),
-    );
+    const stopWatch = watchDeadWorkers(redis, running, queueName, pino({ level: 'silent' }), 200);
+    closers.push(() => Promise.resolve(stopWatch()));
     const killed = holdingWorker(url, queueName);
     children.push(killed.child);
     // Only once the holding worker has registered and waits for jobs, so the running one cannot take it.
