@@ -21,13 +21,16 @@ export function pidSpace(): string | null {
   }
 }
 
-/** Whether a process id names a running process in this pid namespace (EPERM: it runs as another user). */
+/**
+ * Whether a process id names a running process in this pid namespace. Only ESRCH says it does not:
+ * EPERM (another user's) and anything unexpected count as running, so its jobs wait for their locks.
+ */
 export function processRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
@@ -55,7 +58,10 @@ export function deadOwners(
     } catch {
       continue;
     }
-    if (owner.space === space && owner.pid !== self && !runs(owner.pid)) dead.push(workerId);
+    // A record without a usable pid (another build's, a garbled one) proves nothing: alive.
+    const pid = owner.pid;
+    if (owner.space === space && Number.isInteger(pid) && pid > 0 && pid !== self && !runs(pid))
+      dead.push(workerId);
   }
   return dead;
 }

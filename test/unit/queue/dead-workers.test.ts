@@ -14,6 +14,8 @@ describe('deadOwners', () => {
       elsewhere: record('there', 400),
       self: record('here', 500),
       garbled: '{not json',
+      noPid: JSON.stringify({ space: 'here' }),
+      badPid: JSON.stringify({ space: 'here', pid: '300' }),
     };
     expect(deadOwners(owners, 'here', 500, runs)).toEqual(['killed']);
   });
