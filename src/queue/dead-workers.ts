@@ -13,13 +13,18 @@ import { workerOwnersKey } from './slot-job.js';
  * slot jobs wait for BullMQ's lock to expire, as everywhere before.
  */
 export function pidSpace(): string | null {
-  try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    return `${hostname()}/${boot}/${readlinkSync('/proc/self/ns/pid')}`;
-  } catch {
-    return null;
+  // Read once: it cannot change while the process runs, and the watch asks every 2 s.
+  if (knownSpace === undefined) {
+    try {
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      knownSpace = `${hostname()}/${boot}/${readlinkSync('/proc/self/ns/pid')}`;
+    } catch {
+      knownSpace = null;
+    }
   }
+  return knownSpace;
 }
+let knownSpace: string | null | undefined;
 
 /**
  * Whether a process id names a running process in this pid namespace. Only ESRCH says it does not:

@@ -545,9 +545,12 @@ export function startSlotWorker(options: SlotWorkerOptions): SlotWorker {
       reclaimDeadWorkersJobs(queueRedis, worker, options.queueName, options.log),
     ),
     RECLAIM_MAX_MS,
-  ).then(() => {
-    if (!closing) worker.run().catch((e: unknown) => worker.emit('error', e as Error));
-  });
+  )
+    // Both steps catch their own failures; should one ever reject, the worker must still run.
+    .catch(() => undefined)
+    .then(() => {
+      if (!closing) worker.run().catch((e: unknown) => worker.emit('error', e as Error));
+    });
   const stopDeadWorkersWatch = watchDeadWorkers(
     queueRedis,
     worker,
